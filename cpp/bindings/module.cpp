@@ -1,0 +1,272 @@
+// pybind11 wiring of the C++ engine: argument checks at the boundary (each error names the
+// argument), dtype dispatch to the float32/float64 instantiations, and the GIL released around
+// every loop over data.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <optional>
+#include <string>
+
+#include "nndl/dropout_rng.hpp"
+#include "nndl/train.hpp"
+
+namespace py = pybind11;
+using namespace nndl;
+
+namespace {
+
+Activation parse_activation(const std::string& name) {
+    if (name == "sigmoid") return Activation::sigmoid;
+    if (name == "tanh") return Activation::tanh;
+    if (name == "relu") return Activation::relu;
+    if (name == "softmax") return Activation::softmax;
+    throw py::value_error("activation: unknown activation '" + name + "' (sigmoid, tanh, relu, softmax)");
+}
+
+Cost parse_cost(const std::string& name) {
+    if (name == "quadratic") return Cost::quadratic;
+    if (name == "cross_entropy") return Cost::cross_entropy;
+    if (name == "log_likelihood") return Cost::log_likelihood;
+    throw py::value_error("cost: unknown cost '" + name + "' (quadratic, cross_entropy, log_likelihood)");
+}
+
+Regularization parse_regularization(const std::string& name) {
+    if (name == "none") return Regularization::none;
+    if (name == "l2") return Regularization::l2;
+    if (name == "l1") return Regularization::l1;
+    if (name == "elastic_net") return Regularization::elastic_net;
+    throw py::value_error("regularization: unknown regularization '" + name + "' (none, l2, l1, elastic_net)");
+}
+
+L1Method parse_l1_method(const std::string& name) {
+    if (name == "subgradient") return L1Method::subgradient;
+    if (name == "proximal") return L1Method::proximal;
+    if (name == "cumulative") return L1Method::cumulative;
+    throw py::value_error("l1_method: unknown L1 method '" + name + "' (subgradient, proximal, cumulative)");
+}
+
+// A C-contiguous array of T with the given shape (-1: any), checked without converting: a silent
+// converting copy would lose what C++ writes, and would hide a dtype mix-up.
+template <class T>
+T* checked_array(py::array& array, const char* name, std::initializer_list<py::ssize_t> shape, bool writable) {
+    if (!py::isinstance<py::array_t<T>>(array) || !array.dtype().is(py::dtype::of<T>()))
+        throw py::type_error(std::string(name) + ": expected an array of " + py::str(py::dtype::of<T>()).cast<std::string>() +
+                             ", got " + py::str(array.dtype()).cast<std::string>());
+    if (!(array.flags() & py::array::c_style))
+        throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+    if (writable && !array.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
+    if (static_cast<size_t>(array.ndim()) != shape.size())
+        throw py::value_error(std::string(name) + ": expected " + std::to_string(shape.size()) + " dimensions, got " +
+                              std::to_string(array.ndim()));
+    size_t axis = 0;
+    for (py::ssize_t want : shape) {
+        if (want >= 0 && array.shape(static_cast<py::ssize_t>(axis)) != want)
+            throw py::value_error(std::string(name) + ": expected size " + std::to_string(want) + " on axis " +
+                                  std::to_string(axis) + ", got " +
+                                  std::to_string(array.shape(static_cast<py::ssize_t>(axis))));
+        ++axis;
+    }
+    return static_cast<T*>(array.mutable_data());
+}
+
+template <class T>
+const T* checked_input(py::array& array, const char* name, std::initializer_list<py::ssize_t> shape) {
+    return checked_array<T>(array, name, shape, false);
+}
+
+// Scalars of a training run that persist between chunks of mini-batches; the arrays are owned by
+// the Python Network so that a run can be stopped and resumed at any mini-batch boundary.
+struct PyTrainState {
+    std::optional<py::array> velocity, l1_applied;
+    double l1_total = 0.0;
+    uint64_t step = 0;
+    double update_ema = 0.0, ema_tau = 0.0;
+    bool ema_started = false;
+};
+
+template <class T>
+py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, py::array& X, py::array& Y,
+                                  py::array& order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
+                                  const UpdateRule& rule, const Dropout& dropout, PyTrainState& py_state) {
+    const auto P = static_cast<py::ssize_t>(arch.num_params());
+    T* p = checked_array<T>(params, "params", {P}, true);
+    const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
+    const int64_t n = X.shape(0);
+    const T* y = checked_input<T>(Y, "Y", {n, arch.n_out()});
+    const int64_t* ord = checked_input<int64_t>(order, "order", {n});
+    if (mini_batch_size < 1 || mini_batch_size > n)
+        throw py::value_error("mini_batch_size: must be in [1, " + std::to_string(n) + "], got " + std::to_string(mini_batch_size));
+    const int64_t num_batches = (n + mini_batch_size - 1) / mini_batch_size;
+    if (batch_begin < 0 || batch_end > num_batches || batch_begin > batch_end)
+        throw py::value_error("batch range: [" + std::to_string(batch_begin) + ", " + std::to_string(batch_end) +
+                              ") is not within [0, " + std::to_string(num_batches) + "]");
+    for (int64_t i = 0; i < n; ++i)
+        if (ord[i] < 0 || ord[i] >= n) throw py::value_error("order: index out of range at position " + std::to_string(i));
+    if (rule.n < 1) throw py::value_error("n: the training-set size must be positive");
+
+    TrainState<T> state;
+    if (rule.momentum != 0.0) {
+        if (!py_state.velocity) throw py::value_error("state: momentum needs a velocity buffer");
+        state.velocity = checked_array<T>(*py_state.velocity, "velocity", {P}, true);
+    }
+    if (rule.l1_method == L1Method::cumulative && rule.l1_lmbda() != 0.0) {
+        if (!py_state.l1_applied) throw py::value_error("state: the cumulative L1 method needs an l1_applied buffer");
+        state.l1_applied = checked_array<T>(*py_state.l1_applied, "l1_applied", {P}, true);
+    }
+    state.l1_total = py_state.l1_total;
+    state.step = py_state.step;
+    state.update_ema = py_state.update_ema;
+    state.ema_tau = py_state.ema_tau;
+    state.ema_started = py_state.ema_started;
+
+    ChunkResult result;
+    {
+        py::gil_scoped_release release;
+        result = train_minibatches<T>(arch, p, x, y, n, ord, mini_batch_size, batch_begin, batch_end, rule, dropout, state);
+    }
+    py_state.l1_total = state.l1_total;
+    py_state.step = state.step;
+    py_state.update_ema = state.update_ema;
+    py_state.ema_started = state.ema_started;
+    return py::make_tuple(result.batches_done, result.diverged);
+}
+
+bool is_float32(const py::array& params) { return params.dtype().is(py::dtype::of<float>()); }
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+    m.doc() = "nndl's C++ engine: matrix-form backprop and the regularized mini-batch update";
+
+    py::class_<Architecture>(m, "Architecture")
+        .def(py::init([](std::vector<int64_t> sizes, const std::vector<std::string>& activations, const std::string& cost) {
+                 std::vector<Activation> acts;
+                 for (const auto& a : activations) acts.push_back(parse_activation(a));
+                 return Architecture(std::move(sizes), std::move(acts), parse_cost(cost));
+             }),
+             py::arg("sizes"), py::arg("activations"), py::arg("cost"))
+        .def_readonly("sizes", &Architecture::sizes)
+        .def_property_readonly("num_params", &Architecture::num_params)
+        .def("weight_offset", &Architecture::weight_offset, py::arg("layer"))
+        .def("bias_offset", &Architecture::bias_offset, py::arg("layer"));
+
+    py::class_<UpdateRule>(m, "UpdateRule")
+        .def(py::init([](const std::string& regularization, const std::string& l1_method, double eta, double lmbda,
+                         double l1_ratio, int64_t n, double momentum) {
+                 UpdateRule rule;
+                 rule.regularization = parse_regularization(regularization);
+                 rule.l1_method = parse_l1_method(l1_method);
+                 rule.eta = eta;
+                 rule.lmbda = lmbda;
+                 rule.l1_ratio = l1_ratio;
+                 rule.n = n;
+                 rule.momentum = momentum;
+                 return rule;
+             }),
+             py::arg("regularization"), py::arg("l1_method"), py::arg("eta"), py::arg("lmbda"), py::arg("l1_ratio"),
+             py::arg("n"), py::arg("momentum"));
+
+    py::class_<Dropout>(m, "Dropout")
+        .def(py::init([](double p, uint64_t key) { return Dropout{p, key}; }), py::arg("p"), py::arg("key"));
+
+    py::class_<PyTrainState>(m, "TrainState")
+        .def(py::init<>())
+        .def_readwrite("velocity", &PyTrainState::velocity)
+        .def_readwrite("l1_applied", &PyTrainState::l1_applied)
+        .def_readwrite("l1_total", &PyTrainState::l1_total)
+        .def_readwrite("step", &PyTrainState::step)
+        .def_readwrite("update_ema", &PyTrainState::update_ema)
+        .def_readwrite("ema_tau", &PyTrainState::ema_tau)
+        .def_readwrite("ema_started", &PyTrainState::ema_started);
+
+    m.def(
+        "train_minibatches",
+        [](const Architecture& arch, py::array params, py::array X, py::array Y, py::array order, int64_t mini_batch_size,
+           int64_t batch_begin, int64_t batch_end, const UpdateRule& rule, const Dropout& dropout, PyTrainState& state) {
+            if (is_float32(params))
+                return train_minibatches_typed<float>(arch, params, X, Y, order, mini_batch_size, batch_begin, batch_end,
+                                                      rule, dropout, state);
+            return train_minibatches_typed<double>(arch, params, X, Y, order, mini_batch_size, batch_begin, batch_end, rule,
+                                                   dropout, state);
+        },
+        py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
+        py::arg("order").noconvert(), py::arg("mini_batch_size"), py::arg("batch_begin"), py::arg("batch_end"),
+        py::arg("rule"), py::arg("dropout"), py::arg("state"),
+        "Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged).");
+
+    m.def(
+        "backprop",
+        [](const Architecture& arch, py::array params, py::array X, py::array Y) {
+            auto run = [&](auto tag) {
+                using T = decltype(tag);
+                const auto P = static_cast<py::ssize_t>(arch.num_params());
+                const T* p = checked_input<T>(params, "params", {P});
+                const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
+                const int64_t m_rows = X.shape(0);
+                const T* y = checked_input<T>(Y, "Y", {m_rows, arch.n_out()});
+                py::array_t<T> grad(P);
+                T* g = grad.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    backprop<T>(arch, p, x, y, m_rows, g);
+                }
+                return py::array(grad);
+            };
+            return is_float32(params) ? run(float{}) : run(double{});
+        },
+        py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
+        "Gradient of the cost summed over the rows of X, laid out as params.");
+
+    m.def(
+        "feedforward",
+        [](const Architecture& arch, py::array params, py::array X) {
+            auto run = [&](auto tag) {
+                using T = decltype(tag);
+                const T* p = checked_input<T>(params, "params", {static_cast<py::ssize_t>(arch.num_params())});
+                const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
+                const int64_t k = X.shape(0);
+                py::array_t<T> out({static_cast<py::ssize_t>(k), static_cast<py::ssize_t>(arch.n_out())});
+                T* o = out.mutable_data();
+                {
+                    py::gil_scoped_release release;
+                    feedforward<T>(arch, p, x, k, o);
+                }
+                return py::array(out);
+            };
+            return is_float32(params) ? run(float{}) : run(double{});
+        },
+        py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), "Output activations (k, n_out).");
+
+    m.def(
+        "evaluate",
+        [](const Architecture& arch, py::array params, py::array X, std::optional<py::array> Y,
+           std::optional<py::array> labels) {
+            auto run = [&](auto tag) {
+                using T = decltype(tag);
+                const T* p = checked_input<T>(params, "params", {static_cast<py::ssize_t>(arch.num_params())});
+                const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
+                const int64_t n = X.shape(0);
+                const T* y = Y ? checked_input<T>(*Y, "Y", {n, arch.n_out()}) : nullptr;
+                const int64_t* lab = labels ? checked_input<int64_t>(*labels, "labels", {n}) : nullptr;
+                if (!y && !lab) throw py::value_error("evaluate: give Y or labels");
+                if (lab)
+                    for (int64_t i = 0; i < n; ++i)
+                        if (lab[i] < 0 || lab[i] >= arch.n_out())
+                            throw py::value_error("labels: label " + std::to_string(lab[i]) + " at position " +
+                                                  std::to_string(i) + " is outside [0, " + std::to_string(arch.n_out()) + ")");
+                Evaluation e;
+                {
+                    py::gil_scoped_release release;
+                    e = evaluate<T>(arch, p, x, y, lab, n);
+                }
+                return py::make_tuple(e.cost_sum, e.correct);
+            };
+            return is_float32(params) ? run(float{}) : run(double{});
+        },
+        py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert() = py::none(),
+        py::arg("labels").noconvert() = py::none(), "(sum of the cost over the examples, number classified correctly).");
+
+    m.def("dropout_uniform", &dropout_uniform, py::arg("key"), py::arg("step"), py::arg("example"), py::arg("layer"),
+          py::arg("unit"), "The counter-based uniform draw behind dropout masks (for tests).");
+}

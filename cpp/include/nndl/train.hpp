@@ -1,0 +1,63 @@
+// The C++ engine's entry points. Every pointer is to caller-owned, contiguous, row-major memory;
+// nothing here allocates per example, and nothing here knows of Python.
+#pragma once
+
+#include <cstdint>
+
+#include "nndl/architecture.hpp"
+#include "nndl/update_rule.hpp"
+
+namespace nndl {
+
+// Caller-owned training state that outlives one call (so a run can be split into chunks).
+template <class T>
+struct TrainState {
+    T* velocity = nullptr;    // num_params values; needed when momentum != 0
+    T* l1_applied = nullptr;  // num_params values; needed for the cumulative L1 method
+    double l1_total = 0.0;    // cumulative method: penalty accumulated so far (advanced here)
+    uint64_t step = 0;        // mini-batches trained so far: the dropout counter (advanced here)
+    double update_ema = 0.0;  // EMA of the mean |weight change| per mini-batch (advanced here)
+    double ema_tau = 0.0;     // 0: not monitored
+    bool ema_started = false;
+};
+
+struct Dropout {
+    double p = 0.0;     // probability of dropping a hidden unit; 0 disables dropout
+    uint64_t key = 0;   // the network's dropout key
+};
+
+struct ChunkResult {
+    int64_t batches_done = 0;  // mini-batches trained in this call
+    bool diverged = false;     // the last mini-batch trained left a non-finite weight or bias
+};
+
+// Train mini-batches [batch_begin, batch_end) of one epoch. Mini-batch b holds the examples
+// order[b*m .. min((b+1)*m, n)) (the last one may be short, as in the book). X is (n, n_in), Y is
+// (n, n_out). Stops early, after the offending update, when a parameter becomes non-finite.
+template <class T>
+ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
+                              const int64_t* order, int64_t mini_batch_size, int64_t batch_begin,
+                              int64_t batch_end, const UpdateRule& rule, const Dropout& dropout,
+                              TrainState<T>& state);
+
+// Gradient of the cost summed over the m examples X (m, n_in), Y (m, n_out), into grad (num_params,
+// laid out as params). No dropout, no regularization: the book's backprop, in matrix form.
+template <class T>
+void backprop(const Architecture& arch, const T* params, const T* X, const T* Y, int64_t m, T* grad);
+
+// Output activations (k, n_out) for inputs X (k, n_in).
+template <class T>
+void feedforward(const Architecture& arch, const T* params, const T* X, int64_t k, T* out);
+
+struct Evaluation {
+    double cost_sum = 0.0;  // sum over examples of the cost (no penalty term)
+    int64_t correct = 0;    // examples whose largest output is at the label
+};
+
+// Cost and accuracy over X (n, n_in). Targets come from Y (n, n_out) when given, else one-hot of
+// labels; labels come from `labels` when given, else the argmax of Y.
+template <class T>
+Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const T* Y,
+                    const int64_t* labels, int64_t n);
+
+}  // namespace nndl

@@ -1,0 +1,37 @@
+"""nndl: the networks of Michael Nielsen's *Neural Networks and Deep Learning*, with L1
+regularization done right, trained by a C++ core.
+
+    import nndl
+    training_data, validation_data, test_data = nndl.load_mnist()
+    net = nndl.Network([784, 30, 10], cost=nndl.CrossEntropyCost, seed=1)
+    net.SGD(training_data, 30, 10, 0.5, lmbda=5.0, regularization="l1",
+            evaluation_data=validation_data, monitor_evaluation_accuracy=True)
+
+``nndl.reference`` is the same API in pure Python (the book's code), kept as the readable oracle.
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _core  # noqa: F401
+except ImportError as error:  # pragma: no cover - only without a built extension
+    raise ImportError(
+        "nndl's C++ extension (nndl._core) is not built. Install nndl with `pip install .` from the "
+        "repository root (this builds it), and do not run Python from inside python/ of the checkout."
+    ) from error
+
+from . import reference
+from .activations import ReLU, Sigmoid, Softmax, Tanh
+from .base import DivergenceError, History, LayerSparsity
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from .data import book_form, load_mnist, vectorized_result
+from .network import Network, load
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Network", "load", "reference", "load_mnist", "book_form", "vectorized_result",
+    "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost",
+    "Sigmoid", "Tanh", "ReLU", "Softmax",
+    "DivergenceError", "History", "LayerSparsity",
+]

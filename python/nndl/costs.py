@@ -1,0 +1,72 @@
+"""The book's cost functions, as classes with static methods ``fn`` and ``delta``.
+
+``fn(a, y)`` is the cost of one example with output ``a`` and target ``y`` (both ``(n_out, 1)``);
+``delta(z, a, y)`` is the error of the output layer, dC/dz. As in the book's network2, ``delta``
+assumes a sigmoid output unless told the layer's activation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .activations import Activation, Sigmoid
+
+
+class QuadraticCost:
+    """C = ||a - y||^2 / 2 (the book's chapter 1 cost); works with any elementwise output."""
+
+    name = "quadratic"
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray) -> float:
+        return float(0.5 * np.linalg.norm(a - y) ** 2)
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] = Sigmoid) -> np.ndarray:
+        return (a - y) * activation.prime(z)
+
+
+class CrossEntropyCost:
+    """C = -sum(y ln a + (1-y) ln(1-a)) (chapter 3); needs a sigmoid output."""
+
+    name = "cross_entropy"
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray) -> float:
+        # nan_to_num: 0*ln(0) is nan in numpy and counts as 0, as in the book.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sum(np.nan_to_num(-y * np.log(a) - (1 - y) * np.log(1 - a))))
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] = Sigmoid) -> np.ndarray:
+        return a - y
+
+
+class LogLikelihoodCost:
+    """C = -ln a_y (chapter 3's softmax with log-likelihood); needs a softmax output."""
+
+    name = "log_likelihood"
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray) -> float:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.sum(np.nan_to_num(np.where(y != 0, -y * np.log(a), 0.0))))
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] | None = None) -> np.ndarray:
+        return a - y
+
+
+COSTS: dict[str, type] = {
+    "QuadraticCost": QuadraticCost,
+    "CrossEntropyCost": CrossEntropyCost,
+    "LogLikelihoodCost": LogLikelihoodCost,
+}
+
+
+def cost_by_name(name: str) -> type:
+    """The cost class saved under ``name`` (the book saves ``cost.__name__``)."""
+    try:
+        return COSTS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"cost: unknown cost {name!r} (one of {', '.join(COSTS)})") from None

@@ -1,0 +1,179 @@
+"""Data in the book's form and as arrays, and the bundled MNIST.
+
+The book's form is a list of ``(x, y)`` tuples, ``x`` a ``(784, 1)`` column and ``y`` either a
+one-hot ``(10, 1)`` column (training data) or an integer label (validation and test data). The
+array form is a tuple ``(X, y)``: ``X`` of shape ``(n, n_in)``, ``y`` integer labels ``(n,)`` or
+targets ``(n, n_out)``. Every function that takes data accepts both; lists are converted to arrays
+once per call.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import struct
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, Iterable, Literal
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """Data as the engines consume it: contiguous inputs, targets and labels."""
+
+    X: np.ndarray       # (n, n_in), the network's dtype, C-contiguous
+    Y: np.ndarray       # (n, n_out) targets, one-hot for labels
+    labels: np.ndarray  # (n,) int64: the target's class (argmax of Y when Y was given)
+
+    def __len__(self) -> int:
+        return self.X.shape[0]
+
+
+def vectorized_result(j: int, n_out: int = 10) -> np.ndarray:
+    """A one-hot ``(n_out, 1)`` column with 1.0 at position j (the book's mnist_loader helper)."""
+    e = np.zeros((n_out, 1))
+    e[j] = 1.0
+    return e
+
+
+def is_array_form(data: object) -> bool:
+    return (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray)
+            and data[0].ndim == 2 and isinstance(data[1], np.ndarray))
+
+
+def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "data") -> Arrays:
+    """Validate ``data`` (either form) against a network with n_in inputs and n_out outputs."""
+    if isinstance(data, Arrays):
+        X, targets = data.X, data.Y
+    elif is_array_form(data):
+        X, targets = data
+    else:
+        X, targets = _stack_examples(data, n_in, n_out, name)
+    if not np.issubdtype(X.dtype, np.floating) and not np.issubdtype(X.dtype, np.integer):
+        raise TypeError(f"{name}: inputs must be numbers, got dtype {X.dtype}")
+    if X.ndim != 2 or X.shape[1] != n_in:
+        raise ValueError(f"{name}: inputs must have shape (n, {n_in}) for this network, got {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name}: no examples")
+    X = np.ascontiguousarray(X, dtype=dtype)
+    if not np.isfinite(X).all():
+        raise ValueError(f"{name}: inputs contain NaN or infinity")
+    n = X.shape[0]
+    if np.issubdtype(targets.dtype, np.integer) or targets.dtype == np.bool_:
+        if targets.shape != (n,):
+            raise ValueError(f"{name}: integer labels must have shape ({n},), got {targets.shape}")
+        labels = targets.astype(np.int64)
+        if labels.size and (labels.min() < 0 or labels.max() >= n_out):
+            raise ValueError(f"{name}: labels must lie in [0, {n_out}), got values from {labels.min()} to {labels.max()}")
+        Y = np.zeros((n, n_out), dtype=dtype)
+        Y[np.arange(n), labels] = 1
+    elif np.issubdtype(targets.dtype, np.floating):
+        if targets.shape != (n, n_out):
+            raise ValueError(f"{name}: targets must have shape ({n}, {n_out}) (or integer labels ({n},)), got {targets.shape}")
+        Y = np.ascontiguousarray(targets, dtype=dtype)
+        if not np.isfinite(Y).all():
+            raise ValueError(f"{name}: targets contain NaN or infinity")
+        labels = np.argmax(Y, axis=1).astype(np.int64)
+    else:
+        raise TypeError(f"{name}: targets must be integer labels or float arrays, got dtype {targets.dtype}")
+    return Arrays(X, Y, np.ascontiguousarray(labels))
+
+
+def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The book's list of (x, y) tuples as two arrays."""
+    if isinstance(data, np.ndarray) or isinstance(data, (str, bytes)):
+        raise TypeError(f"{name}: expected a list of (x, y) tuples or a tuple (X, y) of arrays, got {type(data).__name__}")
+    try:
+        examples = list(data)
+    except TypeError:
+        raise TypeError(f"{name}: expected a list of (x, y) tuples or a tuple (X, y) of arrays, got {type(data).__name__}") from None
+    if not examples:
+        raise ValueError(f"{name}: no examples")
+    xs, ys = [], []
+    for i, example in enumerate(examples):
+        if not isinstance(example, (tuple, list)) or len(example) != 2:
+            raise TypeError(f"{name}: example {i} is not an (x, y) pair")
+        x, y = example
+        x = np.asarray(x)
+        if x.size != n_in:
+            raise ValueError(f"{name}: example {i} has {x.size} inputs, the network takes {n_in}")
+        xs.append(x.reshape(n_in))
+        ys.append(y)
+    X = np.stack(xs)
+    if all(isinstance(y, (int, np.integer)) and not isinstance(y, bool) for y in ys):
+        return X, np.asarray(ys, dtype=np.int64)
+    Y = []
+    for i, y in enumerate(ys):
+        y = np.asarray(y)
+        if y.size != n_out:
+            raise ValueError(f"{name}: example {i} has a target of {y.size} values, the network has {n_out} outputs")
+        Y.append(y.reshape(n_out))
+    return X, np.stack(Y).astype(np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# MNIST (LeCun, Cortes and Burges; CC BY-SA 3.0), bundled as the four original IDX files.
+
+MNIST_FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+def read_idx(path: str | os.PathLike | bytes, name: str = "file") -> np.ndarray:
+    """An IDX file (gzip or not) as a uint8 array of its stated shape."""
+    raw = path if isinstance(path, bytes) else open(path, "rb").read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if len(raw) < 4:
+        raise ValueError(f"{name}: too short to be an IDX file ({len(raw)} bytes)")
+    zero, dtype_code, ndim = raw[0] << 8 | raw[1], raw[2], raw[3]
+    if zero != 0 or dtype_code != 0x08 or ndim == 0:
+        raise ValueError(f"{name}: not an unsigned-byte IDX file (magic number {raw[:4].hex()})")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{name}: truncated IDX header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    count = int(np.prod(shape, dtype=np.int64))
+    if len(raw) - header != count:
+        raise ValueError(f"{name}: expected {count} bytes of data for shape {shape}, found {len(raw) - header}")
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _bundled(file: str) -> bytes:
+    return resources.files("nndl").joinpath("data", "mnist", file).read_bytes()
+
+
+def load_mnist(format: Literal["book", "arrays"] = "book") -> tuple:
+    """The book's split of MNIST: 50,000 training, 10,000 validation, 10,000 test images.
+
+    ``format="book"`` (as ``mnist_loader.load_data_wrapper()``): lists of ``(x, y)`` with ``x`` a
+    ``(784, 1)`` column in [0, 1], ``y`` one-hot ``(10, 1)`` for training and an int otherwise.
+    ``format="arrays"``: ``((X, y), (X, y), (X, y))`` with ``X`` float64 ``(n, 784)``, ``y`` int64.
+    Pixels are scaled by 1/255.
+    """
+    if format not in ("book", "arrays"):
+        raise ValueError(f"format: expected 'book' or 'arrays', got {format!r}")
+    images = read_idx(_bundled(MNIST_FILES["train_images"]), "train images")
+    labels = read_idx(_bundled(MNIST_FILES["train_labels"]), "train labels")
+    test_images = read_idx(_bundled(MNIST_FILES["test_images"]), "test images")
+    test_labels = read_idx(_bundled(MNIST_FILES["test_labels"]), "test labels")
+    X = images.reshape(len(images), -1).astype(np.float64) / 255.0
+    Xt = test_images.reshape(len(test_images), -1).astype(np.float64) / 255.0
+    y, yt = labels.astype(np.int64), test_labels.astype(np.int64)
+    splits = ((X[:50000], y[:50000]), (X[50000:], y[50000:]), (Xt, yt))
+    if format == "arrays":
+        return splits
+    return book_form(*splits[0], one_hot=True), book_form(*splits[1]), book_form(*splits[2])
+
+
+def book_form(X: np.ndarray, y: np.ndarray, one_hot: bool = False, n_out: int = 10) -> list[tuple[np.ndarray, Any]]:
+    """Arrays as the book's list of ``(x, y)``: x a ``(n_in, 1)`` view, y one-hot or int."""
+    columns = X.reshape(X.shape[0], X.shape[1], 1)
+    if one_hot:
+        return [(columns[i], vectorized_result(int(y[i]), n_out)) for i in range(len(y))]
+    return [(columns[i], int(y[i])) for i in range(len(y))]

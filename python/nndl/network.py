@@ -1,0 +1,214 @@
+"""``nndl.Network``: the book's network2 API, computed by the C++ engine.
+
+The parameters live in one contiguous numpy buffer (per layer: weights, then biases).
+``net.weights[l]`` and ``net.biases[l]`` are views into it, shaped as in the book, so in-place
+edits (``net.weights[0][:, :5] = 0``) change the network and C++ updates it with no copies.
+Replacing a list element (``net.weights[0] = w``) or the whole list also works: the new values
+are copied into the buffer before the next computation.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+
+from . import _core
+from .base import DivergenceError, NetworkBase, TrainingRun, load_into
+from .data import Arrays, to_arrays
+from .options import UpdateOptions, check_real
+
+# Mini-batches per call into C++: small enough that Ctrl-C and progress reports come within a
+# fraction of a second, large enough that the per-call cost (microseconds) does not show.
+EXAMPLES_PER_CHUNK = 4000
+
+
+class Network(NetworkBase):
+    """The book's ``Network``, trained by the C++ engine (``nndl._core``)."""
+
+    public_name = "nndl.Network"
+    engine = "c++"
+
+    def _allocate(self) -> None:
+        self._arch = _core.Architecture(self.sizes, self.activations, self.cost.name)
+        self._params = np.zeros(self._arch.num_params, dtype=self.dtype)
+        self._weight_views = []
+        self._bias_views = []
+        for l, (x, y) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            w0, b0 = self._arch.weight_offset(l), self._arch.bias_offset(l)
+            self._weight_views.append(self._params[w0:w0 + x * y].reshape(y, x))
+            self._bias_views.append(self._params[b0:b0 + y].reshape(y, 1))
+        self._weights = list(self._weight_views)
+        self._biases = list(self._bias_views)
+        self._state = _core.TrainState()
+        self._lock = threading.Lock()
+        self._reset_training_state()
+
+    def _reset_training_state(self) -> None:
+        self._state.velocity = None
+        self._state.l1_applied = None
+        self._state.l1_total = 0.0
+        self._state.update_ema = 0.0
+        self._state.ema_started = False
+
+    # -- parameters: lists of views into one buffer ---------------------------------------------
+    @property
+    def weights(self) -> list[np.ndarray]:
+        return self._weights
+
+    @weights.setter
+    def weights(self, values: list[np.ndarray]) -> None:
+        self._weights = list(values)
+        self._sync_parameters()
+
+    @property
+    def biases(self) -> list[np.ndarray]:
+        return self._biases
+
+    @biases.setter
+    def biases(self, values: list[np.ndarray]) -> None:
+        self._biases = list(values)
+        self._sync_parameters()
+
+    def _sync_parameters(self) -> None:
+        """Copy any array the user put in place of a view into the buffer, and restore the view."""
+        for name, current, views in (("weights", self._weights, self._weight_views),
+                                     ("biases", self._biases, self._bias_views)):
+            if len(current) != len(views):
+                raise ValueError(f"{name}: expected {len(views)} arrays, got {len(current)}")
+            for l, (value, view) in enumerate(zip(current, views)):
+                if value is view:
+                    continue
+                value = np.asarray(value)
+                if value.shape != view.shape:
+                    raise ValueError(f"{name}[{l}]: expected shape {view.shape}, got {value.shape}")
+                view[...] = value
+                current[l] = view
+
+    def _parameters(self) -> np.ndarray:
+        self._sync_parameters()
+        return self._params
+
+    # -- computation ----------------------------------------------------------------------------
+    def feedforward(self, a: np.ndarray) -> np.ndarray:
+        """The output for input ``a``: a ``(n_in, 1)`` column as in the book, or rows ``(k, n_in)``."""
+        a = np.asarray(a)
+        n_in = self.sizes[0]
+        column = a.ndim == 2 and a.shape == (n_in, 1)
+        if not column and (a.ndim != 2 or a.shape[1] != n_in):
+            raise ValueError(f"a: expected a column ({n_in}, 1) or rows (k, {n_in}), got {a.shape}")
+        X = np.ascontiguousarray(a.reshape(1, n_in) if column else a, dtype=self.dtype)
+        out = _core.feedforward(self._arch, self._parameters(), X)
+        return out.reshape(-1, 1) if column else out
+
+    def backprop(self, x: np.ndarray, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """``(nabla_b, nabla_w)``: the gradient of the cost of one example, layer by layer."""
+        x = np.asarray(x)
+        if x.size != self.sizes[0]:
+            raise ValueError(f"x: expected {self.sizes[0]} inputs, got shape {x.shape}")
+        n_out = self.sizes[-1]
+        if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
+            if not 0 <= y < n_out:
+                raise ValueError(f"y: label {y} is outside [0, {n_out})")
+            target = np.zeros((1, n_out), self.dtype)
+            target[0, y] = 1
+        else:
+            target = np.asarray(y)
+            if target.size != n_out:
+                raise ValueError(f"y: expected {n_out} target values or an integer label, got shape {target.shape}")
+            target = np.ascontiguousarray(target.reshape(1, n_out), dtype=self.dtype)
+        X = np.ascontiguousarray(x.reshape(1, -1), dtype=self.dtype)
+        grad = _core.backprop(self._arch, self._parameters(), X, target)
+        return self._split(grad)
+
+    def _split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """A buffer laid out as the parameters, as (biases, weights) lists of views."""
+        nabla_b, nabla_w = [], []
+        for l, (x, y) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
+            w0, b0 = self._arch.weight_offset(l), self._arch.bias_offset(l)
+            nabla_w.append(flat[w0:w0 + x * y].reshape(y, x))
+            nabla_b.append(flat[b0:b0 + y].reshape(y, 1))
+        return nabla_b, nabla_w
+
+    def update_mini_batch(self, mini_batch: Any, eta: float, lmbda: float, n: int, regularization: str | None = "l2",
+                          l1_method: str = "subgradient", l1_ratio: float = 0.5, momentum: float = 0.0,
+                          dropout: float = 0.0) -> None:
+        """One step of gradient descent on ``mini_batch``; ``n`` is the training-set size."""
+        opts = UpdateOptions.checked(eta, lmbda, n, regularization, l1_method, l1_ratio, momentum)
+        dropout = check_real("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
+        arrays = to_arrays(mini_batch, self.sizes[0], self.sizes[-1], self.dtype, "mini_batch")
+        m = len(arrays)
+        order = np.arange(m, dtype=np.int64)
+        self._run_chunks(arrays, order, TrainingRun(opts, m, dropout, None, None), epoch=0)
+
+    def _train_epoch(self, train: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> float:
+        self._run_chunks(train, order.astype(np.int64), run, epoch)
+        return self._state.update_ema
+
+    def _run_chunks(self, data: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> None:
+        opts, m = run.update, run.mini_batch_size
+        params = self._parameters()
+        if opts.momentum and self._state.velocity is None:
+            self._state.velocity = np.zeros_like(params)
+        if opts.l1_method == "cumulative" and opts.l1_lmbda and self._state.l1_applied is None:
+            self._state.l1_applied = np.zeros_like(params)
+        self._state.ema_tau = run.ema_tau or 0.0
+        rule = _core.UpdateRule(opts.regularization, opts.l1_method, opts.eta, opts.lmbda, opts.l1_ratio, opts.n,
+                                opts.momentum)
+        dropout = _core.Dropout(run.dropout, self._dropout_key)
+        num_batches = (len(data) + m - 1) // m
+        per_chunk = max(1, EXAMPLES_PER_CHUNK // m)
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("this network is already training in another thread; train a copy instead")
+        try:
+            for begin in range(0, num_batches, per_chunk):
+                end = min(begin + per_chunk, num_batches)
+                snapshot = self._snapshot()
+                done, diverged = _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, end,
+                                                         rule, dropout, self._state)
+                if diverged:
+                    # Replay the chunk up to the mini-batch before the bad one: the network keeps
+                    # the last finite weights (the draws are counter-based, so the replay is exact).
+                    bad = begin + done - 1
+                    self._restore(snapshot)
+                    if bad > begin:
+                        _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, bad, rule,
+                                                dropout, self._state)
+                    raise DivergenceError(
+                        f"mini-batch {bad} gave non-finite weights; the network keeps the weights from before it. "
+                        f"Try a smaller eta (now {opts.eta}).")
+                if run.progress is not None:
+                    run.progress(epoch, end, num_batches)
+        finally:
+            self._lock.release()
+
+    def _snapshot(self) -> tuple:
+        s = self._state
+        return (self._params.copy(), None if s.velocity is None else s.velocity.copy(),
+                None if s.l1_applied is None else s.l1_applied.copy(), s.l1_total, s.step, s.update_ema, s.ema_started)
+
+    def _restore(self, snapshot: tuple) -> None:
+        params, velocity, l1_applied, l1_total, step, ema, started = snapshot
+        self._params[...] = params
+        s = self._state
+        if velocity is not None:
+            s.velocity[...] = velocity
+        if l1_applied is not None:
+            s.l1_applied[...] = l1_applied
+        s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
+
+    def _evaluate(self, data: Arrays) -> tuple[float, int]:
+        cost_sum, correct = _core.evaluate(self._arch, self._parameters(), data.X, labels=data.labels, Y=data.Y)
+        return float(cost_sum), int(correct)
+
+    # dropout counter, shared with the reference engine's attribute of the same meaning
+    @property
+    def _step(self) -> int:
+        return self._state.step
+
+
+def load(filename: str | os.PathLike) -> Network:
+    """A ``Network`` from a file written by ``save`` or by the book's network2.py."""
+    return load_into(Network, filename)

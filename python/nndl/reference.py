@@ -1,0 +1,211 @@
+"""The book's network2.py in Python 3: the readable engine, and the oracle the C++ one must match.
+
+Backpropagation runs one example at a time, exactly as in the book; the update is the book's,
+extended to the regularizations of chapter 3 (see ``update_mini_batch``). Shared bookkeeping
+(initializers, the SGD loop, monitors, saving) lives in ``nndl.base``; everything that computes is
+here, in plain numpy.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .base import DivergenceError, NetworkBase, TrainingRun, load_into
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost  # noqa: F401  (the book's names)
+from .data import Arrays, to_arrays
+from .dropout import dropout_factors
+from .options import UpdateOptions, check_real
+
+__all__ = ["Network", "load", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost"]
+
+
+class Network(NetworkBase):
+    """The book's ``Network``: ``weights[l]`` is ``(n_out, n_in)``, ``biases[l]`` is ``(n_out, 1)``."""
+
+    public_name = "nndl.reference.Network"
+    engine = "python"
+
+    def _allocate(self) -> None:
+        self._reset_training_state()
+        self._step = 0  # mini-batches trained so far: the dropout counter
+
+    def _reset_training_state(self) -> None:
+        self._velocity_w = [np.zeros((y, x), self.dtype) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        self._velocity_b = [np.zeros((y, 1), self.dtype) for y in self.sizes[1:]]
+        self._l1_applied = [np.zeros((y, x), self.dtype) for x, y in zip(self.sizes[:-1], self.sizes[1:])]
+        self._l1_total = 0.0
+        self._update_ema: float | None = None
+
+    def _activation(self, layer: int):
+        """The activation class of weight layer ``layer`` (1-based)."""
+        return ACTIVATIONS[self.activations[layer - 1]]
+
+    def feedforward(self, a: np.ndarray) -> np.ndarray:
+        """The output for input ``a``: a ``(n_in, 1)`` column as in the book, or rows ``(k, n_in)``."""
+        a = np.asarray(a, dtype=self.dtype)
+        rows = not (a.ndim == 2 and a.shape == (self.sizes[0], 1))
+        if rows and (a.ndim != 2 or a.shape[1] != self.sizes[0]):
+            raise ValueError(f"a: expected a column ({self.sizes[0]}, 1) or rows (k, {self.sizes[0]}), got {a.shape}")
+        if rows:
+            a = a.T  # columns, one per example
+        for l, (b, w) in enumerate(zip(self.biases, self.weights), start=1):
+            a = self._activation(l).fn(np.dot(w, a) + b)
+        return a.T.copy() if rows else a
+
+    def _train_epoch(self, train: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> float | None:
+        n, m = len(train), run.mini_batch_size
+        num_batches = (n + m - 1) // m
+        for batch, k in enumerate(range(0, n, m)):
+            mini_batch = [(train.X[i].reshape(-1, 1), train.Y[i].reshape(-1, 1)) for i in order[k:k + m]]
+            saved = ([w.copy() for w in self.weights], [b.copy() for b in self.biases])
+            self._update(mini_batch, run.update, run.dropout, run.ema_tau)
+            if not all(np.isfinite(p).all() for p in self.weights + self.biases):
+                self.weights, self.biases = saved
+                raise DivergenceError(
+                    f"mini-batch {batch} gave non-finite weights; the network keeps the weights from before it. "
+                    f"Try a smaller eta (now {run.update.eta}).")
+            if run.progress is not None and (batch + 1 == num_batches or (batch + 1) % 200 == 0):
+                run.progress(epoch, batch + 1, num_batches)
+        return self._update_ema
+
+    def update_mini_batch(self, mini_batch: Any, eta: float, lmbda: float, n: int, regularization: str | None = "l2",
+                          l1_method: str = "subgradient", l1_ratio: float = 0.5, momentum: float = 0.0,
+                          dropout: float = 0.0) -> None:
+        """One step of gradient descent on ``mini_batch`` (a list of ``(x, y)``), as the book.
+
+        ``n`` is the size of the whole training set: the penalty is eta*lmbda/n per step.
+        """
+        opts = UpdateOptions.checked(eta, lmbda, n, regularization, l1_method, l1_ratio, momentum)
+        dropout = check_real("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
+        arrays = to_arrays(mini_batch, self.sizes[0], self.sizes[-1], self.dtype, "mini_batch")
+        columns = [(arrays.X[i].reshape(-1, 1), arrays.Y[i].reshape(-1, 1)) for i in range(len(arrays))]
+        self._update(columns, opts, dropout, None)
+
+    def _update(self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None) -> None:
+        nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
+        nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
+        for i, (x, y) in enumerate(mini_batch):
+            masks = self._dropout_masks(dropout, i) if dropout > 0 else None
+            delta_nabla_b, delta_nabla_w = self._backprop(x, y, masks)
+            nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
+            nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]
+        m = len(mini_batch)
+        eta, n = opts.eta, opts.n
+        l1, l2 = opts.l1_lmbda, opts.l2_lmbda
+        if opts.l1_method == "cumulative":
+            self._l1_total += eta * l1 / n  # the penalty each weight could have received so far
+        new_weights = []
+        abs_change = 0.0
+        for l, (w, nw) in enumerate(zip(self.weights, nabla_w)):
+            # The smooth part of the step: the gradient averaged over the mini-batch (never over a
+            # layer), the L2 shrink and the book's L1 subgradient, each scaled by 1/n, never 1/m.
+            # With l2 alone, w + step = (1 - eta*lmbda/n) w - (eta/m) nw: the book's eq. (93).
+            step = -(eta / m) * nw - (eta * l2 / n) * w
+            if l1 and opts.l1_method == "subgradient":
+                step = step - (eta * l1 / n) * np.sign(w)  # eq. (97); np.sign(0) == 0
+            if opts.momentum:
+                self._velocity_w[l] = opts.momentum * self._velocity_w[l] + step
+                v = w + self._velocity_w[l]
+            else:
+                v = w + step
+            if l1 and opts.l1_method == "proximal":
+                # Soft-thresholding: the exact minimizer of the L1 term around v; small weights land on 0.
+                v = np.sign(v) * np.maximum(np.abs(v) - eta * l1 / n, 0)
+            elif l1 and opts.l1_method == "cumulative":
+                # Tsuruoka et al. (2009): clip at zero, charging a weight at most the total penalty so
+                # far minus what it has already been charged (q), so zeros survive gradient noise.
+                u, q = self._l1_total, self._l1_applied[l]
+                clipped = np.where(v > 0, np.maximum(0, v - (u + q)), np.where(v < 0, np.minimum(0, v + (u - q)), v))
+                self._l1_applied[l] = q + (clipped - v)
+                v = clipped
+            v = v.astype(self.dtype, copy=False)
+            abs_change += float(np.sum(np.abs(v - w)))
+            new_weights.append(v)
+        new_biases = []
+        for l, (b, nb) in enumerate(zip(self.biases, nabla_b)):  # biases are never regularized
+            if opts.momentum:
+                self._velocity_b[l] = opts.momentum * self._velocity_b[l] - (eta / m) * nb
+                new_biases.append(b + self._velocity_b[l])
+            else:
+                new_biases.append(b - (eta / m) * nb)
+        self.weights, self.biases = new_weights, new_biases
+        self._step += 1
+        if ema_tau is not None:
+            mean_change = abs_change / sum(w.size for w in self.weights)
+            self._update_ema = mean_change if self._update_ema is None else \
+                (1 - ema_tau) * self._update_ema + ema_tau * mean_change
+
+    def _dropout_masks(self, p: float, example: int) -> list[np.ndarray]:
+        """0 or 1/(1-p) for each unit of each hidden layer, for example ``example`` of this step."""
+        return [dropout_factors(p, self._dropout_key, self._step, example, l, self.sizes[l]).astype(self.dtype)
+                for l in range(1, self.num_layers - 1)]
+
+    def backprop(self, x: np.ndarray, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """``(nabla_b, nabla_w)``: the gradient of the cost of one example, layer by layer.
+
+        ``x`` is a ``(n_in, 1)`` column (any shape with n_in values); ``y`` the target column or
+        an integer label.
+        """
+        x = np.asarray(x, dtype=self.dtype)
+        if x.size != self.sizes[0]:
+            raise ValueError(f"x: expected {self.sizes[0]} inputs, got shape {x.shape}")
+        return self._backprop(x.reshape(-1, 1), self._target_column(y), None)
+
+    def _target_column(self, y: Any) -> np.ndarray:
+        n_out = self.sizes[-1]
+        if isinstance(y, (int, np.integer)) and not isinstance(y, bool):
+            if not 0 <= y < n_out:
+                raise ValueError(f"y: label {y} is outside [0, {n_out})")
+            column = np.zeros((n_out, 1), self.dtype)
+            column[y] = 1
+            return column
+        y = np.asarray(y, dtype=self.dtype)
+        if y.size != n_out:
+            raise ValueError(f"y: expected {n_out} target values or an integer label, got shape {y.shape}")
+        return y.reshape(-1, 1)
+
+    def _backprop(self, x: np.ndarray, y: np.ndarray, masks: list[np.ndarray] | None):
+        nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
+        nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
+        # feedforward, keeping every layer's weighted input z and activation
+        activation = x
+        activations = [x]
+        zs = []
+        for l, (b, w) in enumerate(zip(self.biases, self.weights), start=1):
+            z = np.dot(w, activation) + b
+            zs.append(z)
+            activation = self._activation(l).fn(z)
+            if masks is not None and l < self.num_layers - 1:
+                activation = activation * masks[l - 1]  # dropout on hidden layers only
+            activations.append(activation)
+        # backward pass
+        output = self._activation(self.num_layers - 1)
+        delta = self.cost.delta(zs[-1], activations[-1], y, output)
+        nabla_b[-1] = delta
+        nabla_w[-1] = np.dot(delta, activations[-2].transpose())
+        for l in range(2, self.num_layers):
+            z = zs[-l]
+            sp = self._activation(self.num_layers - l).prime(z)
+            if masks is not None:
+                sp = sp * masks[-l + 1]
+            delta = np.dot(self.weights[-l + 1].transpose(), delta) * sp
+            nabla_b[-l] = delta
+            nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
+        return nabla_b, nabla_w
+
+    def _evaluate(self, data: Arrays) -> tuple[float, int]:
+        cost_sum, correct = 0.0, 0
+        for x, y, label in zip(data.X, data.Y, data.labels):
+            a = self.feedforward(x.reshape(-1, 1))
+            cost_sum += self.cost.fn(a, y.reshape(-1, 1))
+            correct += int(np.argmax(a) == label)
+        return cost_sum, correct
+
+
+def load(filename: str | os.PathLike) -> Network:
+    """A reference ``Network`` from a file written by ``save`` (or by the book's network2)."""
+    return load_into(Network, filename)
