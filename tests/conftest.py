@@ -1,0 +1,33 @@
+"""Shared fixtures: most checks run against both engines, the C++ one and the reference."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nndl
+from nndl import reference
+
+ENGINES = {"cpp": nndl.Network, "python": reference.Network}
+
+
+@pytest.fixture(params=sorted(ENGINES), ids=lambda name: name)
+def Engine(request):
+    """The Network class of one engine."""
+    return ENGINES[request.param]
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays():
+    """The bundled MNIST in the book's split, as ((X, y), (X, y), (X, y))."""
+    return nndl.load_mnist(format="arrays")
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def max_abs_diff(a: list[np.ndarray], b: list[np.ndarray]) -> float:
+    assert len(a) == len(b)
+    return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
