@@ -25,6 +25,7 @@ from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .base import DivergenceError, History, LayerSparsity
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .data import book_form, load_mnist, vectorized_result
+from .gradcheck import gradcheck
 from .network import Network, load
 
 __version__ = "0.1.0"
@@ -33,5 +34,5 @@ __all__ = [
     "Network", "load", "reference", "load_mnist", "book_form", "vectorized_result",
     "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost",
     "Sigmoid", "Tanh", "ReLU", "Softmax",
-    "DivergenceError", "History", "LayerSparsity",
+    "DivergenceError", "History", "LayerSparsity", "gradcheck",
 ]
