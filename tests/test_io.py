@@ -86,3 +86,19 @@ def test_load_mnist_arrays_format():
     assert np.bincount(y, minlength=10).min() > 4000  # every digit well represented
     with pytest.raises(ValueError, match="format"):
         nndl.load_mnist(format="pickle")
+
+
+def test_networks_pickle_mid_training(Engine, mnist_arrays):
+    """joblib and Dask ship networks between processes: a pickled network continues exactly."""
+    import pickle
+
+    (X, y), _, _ = mnist_arrays
+    net = Engine([784, 10, 10], seed=3)
+    net.SGD((X[:300], y[:300]), 1, 10, 0.5, lmbda=1.0, momentum=0.5, dropout=0.2, verbose=False)
+    copy = pickle.loads(pickle.dumps(net))
+    for a in (net, copy):
+        a.SGD((X[:300], y[:300]), 1, 10, 0.5, lmbda=1.0, momentum=0.5, dropout=0.2, verbose=False)
+    for p, q in zip(net.weights + net.biases, copy.weights + copy.biases):
+        assert np.array_equal(p, q)
+    history = net.SGD((X[:100], y[:100]), 1, 10, 0.5, monitor_update_ema=0.5, verbose=False)
+    assert pickle.loads(pickle.dumps(history)).update_ema == history.update_ema

@@ -41,6 +41,9 @@ class History(tuple):
         self.update_ema, self.eta, self.stopped_early = update_ema, eta, stopped_early
         return self
 
+    def __reduce__(self):
+        return (History, (*self, self.update_ema, self.eta, self.stopped_early))
+
     evaluation_cost = property(lambda self: self[0])  # type: ignore[assignment]
     evaluation_accuracy = property(lambda self: self[1])  # type: ignore[assignment]
     training_cost = property(lambda self: self[2])  # type: ignore[assignment]

@@ -203,6 +203,30 @@ class Network(NetworkBase):
         cost_sum, correct = _core.evaluate(self._arch, self._parameters(), data.X, labels=data.labels, Y=data.Y)
         return float(cost_sum), int(correct)
 
+    # -- pickling (joblib and Dask ship networks to worker processes) ----------------------------
+    def __getstate__(self) -> dict:
+        s = self._state
+        return {
+            "sizes": self.sizes, "cost": self.cost.__name__, "activations": self.activations,
+            "dtype": self.dtype.name, "seed": self.seed, "params": self._parameters().copy(),
+            "rng": self._rng.bit_generator.state, "dropout_key": self._dropout_key,
+            "train_state": (None if s.velocity is None else s.velocity.copy(),
+                            None if s.l1_applied is None else s.l1_applied.copy(),
+                            s.l1_total, s.step, s.update_ema, s.ema_started),
+        }
+
+    def __setstate__(self, state: dict) -> None:
+        from .costs import cost_by_name
+        self.__init__(state["sizes"], cost=cost_by_name(state["cost"]), activation=state["activations"],
+                      dtype=state["dtype"], seed=state["seed"])
+        self._params[...] = state["params"]
+        self._rng.bit_generator.state = state["rng"]
+        self._dropout_key = state["dropout_key"]
+        velocity, l1_applied, l1_total, step, ema, started = state["train_state"]
+        s = self._state
+        s.velocity, s.l1_applied = velocity, l1_applied
+        s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
+
     # dropout counter, shared with the reference engine's attribute of the same meaning
     @property
     def _step(self) -> int:
