@@ -13,7 +13,7 @@ regularization done right, trained by a C++ core.
 from __future__ import annotations
 
 try:
-    from . import _core  # noqa: F401
+    from . import _core as _core  # noqa: F401
 except ImportError as error:  # pragma: no cover - only without a built extension
     raise ImportError(
         "nndl's C++ extension (nndl._core) is not built. Install nndl with `pip install .` from the "

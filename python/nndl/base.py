@@ -13,7 +13,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from .costs import COSTS, CrossEntropyCost, cost_by_name
+from .costs import COSTS, Cost, CrossEntropyCost, cost_by_name
 from .data import Arrays, to_arrays
 from .options import UpdateOptions, check_choice, check_int, check_real, penalty
 
@@ -30,10 +30,9 @@ class History(tuple):
     training_accuracy)``, so ``a, b, c, d = net.SGD(...)`` works as in the book; plus
     ``update_ema`` (per epoch, when monitored), ``eta`` (per epoch) and ``stopped_early``."""
 
-    evaluation_cost: list[float]
-    evaluation_accuracy: list[int]
-    training_cost: list[float]
-    training_accuracy: list[int]
+    update_ema: list[float]
+    eta: list[float]
+    stopped_early: bool
 
     def __new__(cls, evaluation_cost: list, evaluation_accuracy: list, training_cost: list, training_accuracy: list,
                 update_ema: list, eta: list, stopped_early: bool) -> "History":
@@ -76,13 +75,12 @@ def check_sizes(sizes: object) -> list[int]:
     return sizes
 
 
-def check_cost(cost: object) -> type:
+def check_cost(cost: object) -> type[Cost]:
     if isinstance(cost, str):
         return cost_by_name(cost)
-    if isinstance(cost, type) and cost in COSTS.values():
-        return cost
-    if type(cost) in COSTS.values():  # an instance, e.g. CrossEntropyCost()
-        return type(cost)
+    for known in COSTS.values():
+        if cost is known or type(cost) is known:  # the class, as the book passes it, or an instance
+            return known
     raise TypeError(f"cost: expected QuadraticCost, CrossEntropyCost or LogLikelihoodCost, got {cost!r}")
 
 
@@ -116,7 +114,7 @@ def check_dtype(dtype: object) -> np.dtype:
     return dt
 
 
-def check_cost_and_output(cost: type, output: str) -> None:
+def check_cost_and_output(cost: type[Cost], output: str) -> None:
     """The pairings whose output-layer error the engines know (the book's, plus quadratic)."""
     if cost.name == "log_likelihood" and output != "softmax":
         raise ValueError("cost: LogLikelihoodCost needs a softmax output layer (output='softmax')")
@@ -134,7 +132,7 @@ class NetworkBase:
     weights: list[np.ndarray]
     biases: list[np.ndarray]
 
-    def __init__(self, sizes: Sequence[int], cost: type = CrossEntropyCost, seed: int | None = None,
+    def __init__(self, sizes: Sequence[int], cost: type[Cost] | str = CrossEntropyCost, seed: int | None = None,
                  dtype: Any = np.float64, activation: str | Sequence[str] = "sigmoid", output: str | None = None):
         self.sizes = check_sizes(sizes)
         self.num_layers = len(self.sizes)
@@ -156,7 +154,8 @@ class NetworkBase:
     def _allocate(self) -> None:
         """Prepare storage for parameters and training state (before the first initializer)."""
 
-    def _train_epoch(self, train: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> None:
+    def _train_epoch(self, train: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> float | None:
+        """Train one epoch in the given order; returns the update EMA when monitored."""
         raise NotImplementedError
 
     def _evaluate(self, data: Arrays) -> tuple[float, int]:
@@ -233,7 +232,7 @@ class NetworkBase:
                 ema = self._train_epoch(train, order, run, epoch)
             except DivergenceError as error:
                 raise DivergenceError(f"training diverged in epoch {epoch}: {error}") from None
-            if ema_tau is not None:
+            if ema_tau is not None and ema is not None:
                 update_ema.append(float(ema))
             if verbose:
                 print(f"Epoch {epoch} training complete")

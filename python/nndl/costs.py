@@ -12,7 +12,21 @@ import numpy as np
 from .activations import Activation, Sigmoid
 
 
-class QuadraticCost:
+class Cost:
+    """What the engines need of a cost: its name (the C++ engine's key) and the book's methods."""
+
+    name = ""
+
+    @staticmethod
+    def fn(a: np.ndarray, y: np.ndarray) -> float:
+        raise NotImplementedError
+
+    @staticmethod
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] = Sigmoid) -> np.ndarray:
+        raise NotImplementedError
+
+
+class QuadraticCost(Cost):
     """C = ||a - y||^2 / 2 (the book's chapter 1 cost); works with any elementwise output."""
 
     name = "quadratic"
@@ -26,7 +40,7 @@ class QuadraticCost:
         return (a - y) * activation.prime(z)
 
 
-class CrossEntropyCost:
+class CrossEntropyCost(Cost):
     """C = -sum(y ln a + (1-y) ln(1-a)) (chapter 3); needs a sigmoid output."""
 
     name = "cross_entropy"
@@ -42,7 +56,7 @@ class CrossEntropyCost:
         return a - y
 
 
-class LogLikelihoodCost:
+class LogLikelihoodCost(Cost):
     """C = -ln a_y (chapter 3's softmax with log-likelihood); needs a softmax output."""
 
     name = "log_likelihood"
@@ -53,18 +67,18 @@ class LogLikelihoodCost:
             return float(np.sum(np.nan_to_num(np.where(y != 0, -y * np.log(a), 0.0))))
 
     @staticmethod
-    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] | None = None) -> np.ndarray:
-        return a - y
+    def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] = Sigmoid) -> np.ndarray:
+        return a - y  # softmax with the log-likelihood: the derivative cancels, whatever is passed
 
 
-COSTS: dict[str, type] = {
+COSTS: dict[str, type[Cost]] = {
     "QuadraticCost": QuadraticCost,
     "CrossEntropyCost": CrossEntropyCost,
     "LogLikelihoodCost": LogLikelihoodCost,
 }
 
 
-def cost_by_name(name: str) -> type:
+def cost_by_name(name: str) -> type[Cost]:
     """The cost class saved under ``name`` (the book saves ``cost.__name__``)."""
     try:
         return COSTS[name]

@@ -217,7 +217,7 @@ class Network(NetworkBase):
 
     def __setstate__(self, state: dict) -> None:
         from .costs import cost_by_name
-        self.__init__(state["sizes"], cost=cost_by_name(state["cost"]), activation=state["activations"],
+        Network.__init__(self, state["sizes"], cost=cost_by_name(state["cost"]), activation=state["activations"],
                       dtype=state["dtype"], seed=state["seed"])
         self._params[...] = state["params"]
         self._rng.bit_generator.state = state["rng"]
