@@ -9,7 +9,11 @@
 #include <string>
 
 #include "nndl/dropout_rng.hpp"
+#include "nndl/kernel_table.hpp"
+#include "nndl/thread_pool.hpp"
 #include "nndl/train.hpp"
+
+#include <cstdlib>
 
 namespace py = pybind11;
 using namespace nndl;
@@ -269,4 +273,55 @@ PYBIND11_MODULE(_core, m) {
 
     m.def("dropout_uniform", &dropout_uniform, py::arg("key"), py::arg("step"), py::arg("example"), py::arg("layer"),
           py::arg("unit"), "The counter-based uniform draw behind dropout masks (for tests).");
+
+    // ---- performance controls: SIMD path and threads ----
+    m.def(
+        "simd_info",
+        []() {
+            py::dict info;
+            info["path"] = active_kernels().name;
+            info["available"] = available_kernel_sets();
+            info["compiled"] = compiled_kernel_sets();
+            const char* env = std::getenv("NNDL_SIMD");
+            info["requested"] = env ? py::object(py::str(env)) : py::object(py::none());
+            return info;
+        },
+        "{'path': the kernel set in use, 'available': sets this CPU can run (lowest first), 'compiled': sets "
+        "in this build, 'requested': the NNDL_SIMD environment variable or None}.");
+    m.def(
+        "set_simd",
+        [](const std::string& name) {
+            if (!set_active_kernels(name)) {
+                std::string names;
+                for (const auto& n : available_kernel_sets()) names += (names.empty() ? "" : ", ") + n;
+                throw py::value_error("name: kernel set '" + name + "' is not available on this machine (available: " +
+                                      names + ")");
+            }
+        },
+        py::arg("name"), "Use the named kernel set ('scalar', 'baseline', 'avx2', 'avx512') from now on.");
+    m.def(
+        "set_num_threads",
+        [](int n) {
+            if (n < 1 || n > 1024) throw py::value_error("n: the number of threads must be in [1, 1024], got " + std::to_string(n));
+            py::gil_scoped_release release;  // joining workers may wait for a running job
+            set_num_threads(n);
+        },
+        py::arg("n"), "Threads for large mini-batches and evaluation, the caller included.");
+    m.def("get_num_threads", &num_threads, "Threads for large mini-batches and evaluation, the caller included.");
+    m.def(
+        "fma_peak_gflops",
+        [](py::object dtype, double seconds) {
+            const py::dtype dt = py::dtype::from_args(dtype);
+            int bytes;
+            if (dt.is(py::dtype::of<float>())) bytes = 4;
+            else if (dt.is(py::dtype::of<double>())) bytes = 8;
+            else throw py::type_error("dtype: expected float32 or float64");
+            if (!(seconds > 0 && seconds <= 60)) throw py::value_error("seconds: must be in (0, 60]");
+            const KernelSet& set = active_kernels();
+            py::gil_scoped_release release;
+            return set.fma_peak_gflops(bytes, seconds);
+        },
+        py::arg("dtype"), py::arg("seconds") = 0.2,
+        "GFLOP/s of a loop of independent multiply-adds on one core with the active kernel set (the "
+        "practical peak the benchmark compares to).");
 }

@@ -1,15 +1,29 @@
 // Matrix-form forward and backward passes over a whole mini-batch, and the training loop.
+//
+// The dense loops go through the active kernel table (kernel_table.hpp: scalar, or SIMD chosen
+// for this CPU). Large mini-batches are split between threads twice per mini-batch: forward and
+// backward by examples (every example is independent), then the fused gradient+update by output
+// neuron j (every weight row is independent). Each number is computed by one thread in the same
+// order whatever the split, so results are the same for any thread count.
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "nndl/dropout_rng.hpp"
+#include "nndl/kernel_table.hpp"
 #include "nndl/kernels.hpp"
+#include "nndl/thread_pool.hpp"
 #include "nndl/train.hpp"
 
 namespace nndl {
 namespace {
+
+// Below this many multiply-adds per parallel region a thread hand-off costs more than it saves:
+// for 784-30-10 it is a mini-batch of 64.
+constexpr double kParallelMinMacs = 1.5e6;
+// Row tiles of the SIMD kernels (kernels_simd.inl): splits at multiples of these keep tiles whole.
+constexpr int64_t kExampleAlign = 2, kNeuronAlign = 5;
 
 template <class T>
 T activation_derivative(Activation act, T a) {
@@ -23,12 +37,10 @@ T activation_derivative(Activation act, T a) {
 }
 
 template <class T>
-void apply_activation(Activation act, T* z, int64_t m, int64_t width) {
+void apply_activation(const KernelTable<T>& kernels, Activation act, T* z, int64_t m, int64_t width) {
     const int64_t count = m * width;
     switch (act) {
-        case Activation::sigmoid:
-            for (int64_t t = 0; t < count; ++t) z[t] = T(1) / (T(1) + std::exp(-z[t]));
-            break;
+        case Activation::sigmoid: kernels.sigmoid(z, count); break;
         case Activation::tanh:
             for (int64_t t = 0; t < count; ++t) z[t] = std::tanh(z[t]);
             break;
@@ -47,81 +59,112 @@ void apply_activation(Activation act, T* z, int64_t m, int64_t width) {
     }
 }
 
-// Per-call scratch: activations, derivative factors and errors of every layer for one batch.
+double macs_per_example(const Architecture& arch) {
+    double macs = 0;
+    for (size_t l = 1; l < arch.num_layers(); ++l) macs += static_cast<double>(arch.sizes[l] * arch.sizes[l - 1]);
+    return macs;
+}
+
+// How many parts to split `rows` examples into: one unless the work pays for the hand-off.
+int parts_for(const Architecture& arch, int64_t rows) {
+    const int threads = num_threads();
+    if (threads <= 1 || static_cast<double>(rows) * macs_per_example(arch) < kParallelMinMacs) return 1;
+    return static_cast<int>(std::min<int64_t>(threads, rows));
+}
+
+struct Range {
+    int64_t begin, end;
+};
+
+// Part p of [0, n) split into `parts` contiguous ranges whose boundaries fall on multiples of align.
+Range part_range(int64_t n, int parts, int p, int64_t align) {
+    int64_t chunk = (n + parts - 1) / parts;
+    chunk = (chunk + align - 1) / align * align;
+    const int64_t begin = std::min(n, p * chunk);
+    return {begin, std::min(n, begin + chunk)};
+}
+
+// Per-call scratch: activations, derivative factors and errors of every layer for one batch, and
+// the row pointers of every layer's inputs (layer 1: rows of X in mini-batch order).
 template <class T>
 struct Workspace {
-    std::vector<std::vector<T>> a, d, delta;  // index l = 1 .. L-1, each (m, sizes[l])
-    std::vector<const T*> input_rows, rows;
-    std::vector<T> g_row;
+    std::vector<std::vector<T>> a, d, delta;      // index l = 1 .. L-1, each (m, sizes[l])
+    std::vector<std::vector<const T*>> rows;      // index l: m pointers to the inputs of layer l
+    std::vector<std::vector<double>> row_change;  // index l: sizes[l], from the fused update
 
     Workspace(const Architecture& arch, int64_t m)
-        : a(arch.num_layers()), d(arch.num_layers()), delta(arch.num_layers()),
-          input_rows(static_cast<size_t>(m)), rows(static_cast<size_t>(m)),
-          g_row(static_cast<size_t>(arch.widest())) {
+        : a(arch.num_layers()), d(arch.num_layers()), delta(arch.num_layers()), rows(arch.num_layers()),
+          row_change(arch.num_layers()) {
         for (size_t l = 1; l < arch.num_layers(); ++l) {
             const size_t cells = static_cast<size_t>(m * arch.sizes[l]);
             a[l].resize(cells);
             d[l].resize(cells);
             delta[l].resize(cells);
+            row_change[l].resize(static_cast<size_t>(arch.sizes[l]));
+            rows[l].resize(static_cast<size_t>(m));
+            if (l > 1)
+                for (int64_t i = 0; i < m; ++i) rows[l][static_cast<size_t>(i)] = a[l - 1].data() + i * arch.sizes[l - 1];
         }
     }
-
-    // Row pointers to the inputs of layer l for the current batch of m examples.
-    const T* const* inputs_of(const Architecture& arch, size_t l, int64_t m) {
-        if (l == 1) return input_rows.data();
-        for (int64_t i = 0; i < m; ++i) rows[static_cast<size_t>(i)] = a[l - 1].data() + i * arch.sizes[l - 1];
-        return rows.data();
-    }
+    Workspace(const Workspace&) = delete;  // rows point into this object's own buffers
+    Workspace& operator=(const Workspace&) = delete;
+    Workspace(Workspace&&) = default;      // moving keeps the heap buffers, so the pointers hold
 };
 
-// Forward pass of m examples whose inputs are ws.input_rows. With training set, also fills the
-// derivative factors d (activation' times the dropout factor) that backprop needs.
+// Forward pass of examples [i0, i1) of the batch whose inputs are ws.rows[1]. With training set,
+// also fills the derivative factors d (activation' times the dropout factor) that backprop needs.
 template <class T>
-void forward(const Architecture& arch, const T* params, int64_t m, Workspace<T>& ws, bool training,
-             const Dropout& dropout, uint64_t step) {
+void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const T* params, int64_t i0, int64_t i1,
+                  Workspace<T>& ws, bool training, const Dropout& dropout, uint64_t step) {
     const size_t L = arch.num_layers();
+    const int64_t m = i1 - i0;
     const T keep_scale = dropout.p > 0 ? static_cast<T>(1.0 / (1.0 - dropout.p)) : T(1);
     for (size_t l = 1; l < L; ++l) {
         const int64_t n_in = arch.sizes[l - 1], n_out = arch.sizes[l];
         const Activation act = arch.activations[l - 1];
-        T* a = ws.a[l].data();
-        dense_forward(ws.inputs_of(arch, l, m), m, n_in, params + arch.weight_offset(l), params + arch.bias_offset(l),
-                      n_out, a);
-        apply_activation(act, a, m, n_out);
+        T* a = ws.a[l].data() + i0 * n_out;
+        kernels.dense_forward(ws.rows[l].data() + i0, m, n_in, params + arch.weight_offset(l),
+                              params + arch.bias_offset(l), n_out, a);
+        apply_activation(kernels, act, a, m, n_out);
         if (!training) continue;
-        T* d = ws.d[l].data();
-        const bool hidden = l + 1 < L;
-        for (int64_t i = 0; i < m; ++i) {
-            for (int64_t j = 0; j < n_out; ++j) {
-                const int64_t t = i * n_out + j;
-                d[t] = activation_derivative(act, a[t]);
-                if (hidden && dropout.p > 0) {
-                    const bool kept = dropout_uniform(dropout.key, step, static_cast<uint64_t>(i), l,
+        T* d = ws.d[l].data() + i0 * n_out;
+        for (int64_t t = 0; t < m * n_out; ++t) d[t] = activation_derivative(act, a[t]);
+        if (l + 1 < L && dropout.p > 0) {
+            for (int64_t i = 0; i < m; ++i)
+                for (int64_t j = 0; j < n_out; ++j) {
+                    // The mask depends on the example's place in the mini-batch, not on the split.
+                    const bool kept = dropout_uniform(dropout.key, step, static_cast<uint64_t>(i0 + i), l,
                                                       static_cast<uint64_t>(j)) >= dropout.p;
                     const T factor = kept ? keep_scale : T(0);
-                    a[t] *= factor;
-                    d[t] *= factor;
+                    a[i * n_out + j] *= factor;
+                    d[i * n_out + j] *= factor;
                 }
-            }
         }
     }
 }
 
-// delta of the output layer, from its activations and the targets Y rows.
+// delta of the output layer for examples [i0, i1), from their activations and target rows, then
+// the deltas of the layers below (with the weights before this mini-batch's update).
 template <class T>
-void output_delta(const Architecture& arch, int64_t m, Workspace<T>& ws, const T* const* target_rows) {
+void backward_rows(const Architecture& arch, const KernelTable<T>& kernels, const T* params, int64_t i0, int64_t i1,
+                   Workspace<T>& ws, const T* const* target_rows) {
     const size_t L = arch.num_layers() - 1;
     const int64_t n_out = arch.n_out();
     const T* a = ws.a[L].data();
     const T* d = ws.d[L].data();
     T* delta = ws.delta[L].data();
-    for (int64_t i = 0; i < m; ++i) {
+    for (int64_t i = i0; i < i1; ++i) {
         const T* y = target_rows[i];
         for (int64_t j = 0; j < n_out; ++j) {
             const int64_t t = i * n_out + j;
             // cross-entropy with sigmoid and log-likelihood with softmax: the derivative cancels.
             delta[t] = arch.cost == Cost::quadratic ? (a[t] - y[j]) * d[t] : a[t] - y[j];
         }
+    }
+    for (size_t l = L; l > 1; --l) {
+        const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
+        kernels.dense_backward(ws.delta[l].data() + i0 * lout, i1 - i0, lout, params + arch.weight_offset(l), lin,
+                               ws.d[l - 1].data() + i0 * lin, ws.delta[l - 1].data() + i0 * lin);
     }
 }
 
@@ -157,6 +200,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
                               int64_t batch_end, const UpdateRule& rule, const Dropout& dropout,
                               TrainState<T>& state) {
     ChunkResult result;
+    const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in(), n_out = arch.n_out();
     const size_t L = arch.num_layers();
     Workspace<T> ws(arch, mini_batch_size);
@@ -167,29 +211,32 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
         const int64_t m = std::min(mini_batch_size, n - first);
         for (int64_t i = 0; i < m; ++i) {
             const int64_t example = order[first + i];
-            ws.input_rows[static_cast<size_t>(i)] = X + example * n_in;
+            ws.rows[1][static_cast<size_t>(i)] = X + example * n_in;
             target_rows[static_cast<size_t>(i)] = Y + example * n_out;
         }
-        forward(arch, params, m, ws, true, dropout, state.step);
-        output_delta(arch, m, ws, target_rows.data());
-
         if (rule.l1_method == L1Method::cumulative) state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
         const UpdateStep<T> step(rule, m, state.l1_total);
-        double abs_change = 0, finite = 0;
-        for (size_t l = L - 1; l >= 1; --l) {
-            const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
-            T* W = params + arch.weight_offset(l);
-            const T* const* inputs = ws.inputs_of(arch, l, m);
-            // The error one layer down uses the weights before this mini-batch's update.
-            if (l > 1) dense_backward(ws.delta[l].data(), m, lout, W, lin, ws.d[l - 1].data(), ws.delta[l - 1].data());
-            const FusedUpdateStats stats = fused_regularized_update(
-                ws.delta[l].data(), inputs, m, lout, lin, W, params + arch.bias_offset(l), step,
-                state.velocity ? state.velocity + arch.weight_offset(l) : nullptr,
-                state.velocity ? state.velocity + arch.bias_offset(l) : nullptr,
-                state.l1_applied ? state.l1_applied + arch.weight_offset(l) : nullptr, ws.g_row.data());
-            abs_change += stats.abs_change;
-            finite += stats.finite;
-        }
+        const int parts = parts_for(arch, m);
+        parallel_for(parts, [&](int p) {
+            const Range rows = part_range(m, parts, p, kExampleAlign);
+            forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step);
+            backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
+        });
+        parallel_for(parts, [&](int p) {
+            for (size_t l = 1; l < L; ++l) {
+                const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
+                const Range neurons = part_range(lout, parts, p, kNeuronAlign);
+                kernels.fused_update(ws.delta[l].data(), ws.rows[l].data(), m, lout, neurons.begin, neurons.end, lin,
+                                     params + arch.weight_offset(l), params + arch.bias_offset(l), step,
+                                     state.velocity ? state.velocity + arch.weight_offset(l) : nullptr,
+                                     state.velocity ? state.velocity + arch.bias_offset(l) : nullptr,
+                                     state.l1_applied ? state.l1_applied + arch.weight_offset(l) : nullptr,
+                                     ws.row_change[l].data());
+            }
+        });
+        double abs_change = 0;
+        for (size_t l = 1; l < L; ++l)
+            for (double c : ws.row_change[l]) abs_change += c;
         ++state.step;
         ++result.batches_done;
         if (state.ema_tau > 0) {
@@ -198,7 +245,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
                                                  : mean_change;
             state.ema_started = true;
         }
-        if (finite != 0 || std::isnan(finite)) {
+        if (!std::isfinite(abs_change)) {
             result.diverged = true;
             break;
         }
@@ -208,74 +255,91 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
 
 template <class T>
 void backprop(const Architecture& arch, const T* params, const T* X, const T* Y, int64_t m, T* grad) {
+    const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in(), n_out = arch.n_out();
-    const size_t L = arch.num_layers();
     Workspace<T> ws(arch, m);
     std::vector<const T*> target_rows(static_cast<size_t>(m));
     for (int64_t i = 0; i < m; ++i) {
-        ws.input_rows[static_cast<size_t>(i)] = X + i * n_in;
+        ws.rows[1][static_cast<size_t>(i)] = X + i * n_in;
         target_rows[static_cast<size_t>(i)] = Y + i * n_out;
     }
-    forward(arch, params, m, ws, true, Dropout{}, 0);
-    output_delta(arch, m, ws, target_rows.data());
-    for (size_t l = L - 1; l >= 1; --l) {
-        const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
-        const T* W = params + arch.weight_offset(l);
-        if (l > 1) dense_backward(ws.delta[l].data(), m, lout, W, lin, ws.d[l - 1].data(), ws.delta[l - 1].data());
-        dense_weight_gradient(ws.delta[l].data(), ws.inputs_of(arch, l, m), m, lout, lin, grad + arch.weight_offset(l),
-                              grad + arch.bias_offset(l));
-    }
+    forward_rows(arch, kernels, params, 0, m, ws, true, Dropout{}, 0);
+    backward_rows(arch, kernels, params, 0, m, ws, target_rows.data());
+    for (size_t l = 1; l < arch.num_layers(); ++l)
+        kernels.dense_weight_gradient(ws.delta[l].data(), ws.rows[l].data(), m, arch.sizes[l], arch.sizes[l - 1],
+                                      grad + arch.weight_offset(l), grad + arch.bias_offset(l));
 }
 
 namespace {
+
 constexpr int64_t kEvalBlock = 256;  // rows per forward block when evaluating
+
+// Forward passes of k rows in blocks of kEvalBlock, blocks shared out between threads (part p
+// takes blocks p, p + parts, ...), each part with its own workspace. visit(block, first, m, a_out)
+// sees each block's output activations; it runs on the part's thread.
+template <class T, class Visit>
+void forward_blocks(const Architecture& arch, const T* params, const T* X, int64_t k, Visit visit) {
+    const KernelTable<T>& kernels = active_kernels().table<T>();
+    const int64_t n_in = arch.n_in();
+    const int64_t blocks = (k + kEvalBlock - 1) / kEvalBlock;
+    const int parts = static_cast<int>(std::min<int64_t>(parts_for(arch, k), std::max<int64_t>(blocks, 1)));
+    std::vector<Workspace<T>> workspaces;
+    for (int p = 0; p < parts; ++p) workspaces.emplace_back(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1)));
+    parallel_for(parts, [&](int p) {
+        Workspace<T>& ws = workspaces[static_cast<size_t>(p)];
+        for (int64_t block = p; block < blocks; block += parts) {
+            const int64_t first = block * kEvalBlock;
+            const int64_t m = std::min(kEvalBlock, k - first);
+            for (int64_t i = 0; i < m; ++i) ws.rows[1][static_cast<size_t>(i)] = X + (first + i) * n_in;
+            forward_rows(arch, kernels, params, 0, m, ws, false, Dropout{}, 0);
+            visit(block, first, m, static_cast<const T*>(ws.a[arch.num_layers() - 1].data()));
+        }
+    });
 }
+
+}  // namespace
 
 template <class T>
 void feedforward(const Architecture& arch, const T* params, const T* X, int64_t k, T* out) {
-    const int64_t n_in = arch.n_in(), n_out = arch.n_out();
-    Workspace<T> ws(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1)));
-    const T* last = nullptr;
-    for (int64_t first = 0; first < k; first += kEvalBlock) {
-        const int64_t m = std::min(kEvalBlock, k - first);
-        for (int64_t i = 0; i < m; ++i) ws.input_rows[static_cast<size_t>(i)] = X + (first + i) * n_in;
-        forward(arch, params, m, ws, false, Dropout{}, 0);
-        last = ws.a[arch.num_layers() - 1].data();
-        std::copy(last, last + m * n_out, out + first * n_out);
-    }
+    const int64_t n_out = arch.n_out();
+    forward_blocks<T>(arch, params, X, k, [&](int64_t, int64_t first, int64_t m, const T* a_out) {
+        std::copy(a_out, a_out + m * n_out, out + first * n_out);
+    });
 }
 
 template <class T>
 Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const T* Y, const int64_t* labels,
                     int64_t n) {
-    Evaluation result;
-    const int64_t n_in = arch.n_in(), n_out = arch.n_out();
-    Workspace<T> ws(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(n, 1)));
-    std::vector<T> one_hot(static_cast<size_t>(n_out));
-    for (int64_t first = 0; first < n; first += kEvalBlock) {
-        const int64_t m = std::min(kEvalBlock, n - first);
-        for (int64_t i = 0; i < m; ++i) ws.input_rows[static_cast<size_t>(i)] = X + (first + i) * n_in;
-        forward(arch, params, m, ws, false, Dropout{}, 0);
-        const T* a_out = ws.a[arch.num_layers() - 1].data();
+    const int64_t n_out = arch.n_out();
+    const int64_t blocks = (n + kEvalBlock - 1) / kEvalBlock;
+    // Per-block sums, added up in block order afterwards: the total does not depend on threads.
+    std::vector<double> block_cost(static_cast<size_t>(blocks), 0.0);
+    std::vector<int64_t> block_correct(static_cast<size_t>(blocks), 0);
+    forward_blocks<T>(arch, params, X, n, [&](int64_t block, int64_t first, int64_t m, const T* a_out) {
+        std::vector<T> one_hot(static_cast<size_t>(n_out));
+        double cost = 0;
+        int64_t correct = 0;
         for (int64_t i = 0; i < m; ++i) {
             const int64_t e = first + i;
             const T* a = a_out + i * n_out;
             const T* y = Y ? Y + e * n_out : nullptr;
-            int64_t label;
-            if (labels) {
-                label = labels[e];
-            } else {
-                label = static_cast<int64_t>(std::max_element(y, y + n_out) - y);
-            }
+            const int64_t label = labels ? labels[e] : static_cast<int64_t>(std::max_element(y, y + n_out) - y);
             if (!y) {
                 std::fill(one_hot.begin(), one_hot.end(), T(0));
                 one_hot[static_cast<size_t>(label)] = T(1);
                 y = one_hot.data();
             }
-            result.cost_sum += example_cost(arch.cost, a, y, n_out);
+            cost += example_cost(arch.cost, a, y, n_out);
             // np.argmax: the first of equal maxima.
-            if (std::max_element(a, a + n_out) - a == label) ++result.correct;
+            if (std::max_element(a, a + n_out) - a == label) ++correct;
         }
+        block_cost[static_cast<size_t>(block)] = cost;
+        block_correct[static_cast<size_t>(block)] = correct;
+    });
+    Evaluation result;
+    for (int64_t b = 0; b < blocks; ++b) {
+        result.cost_sum += block_cost[static_cast<size_t>(b)];
+        result.correct += block_correct[static_cast<size_t>(b)];
     }
     return result;
 }

@@ -1,4 +1,5 @@
-// The dense-layer loops of matrix-form backprop. Inputs of a layer are given as row pointers so
+// The dense-layer loops of matrix-form backprop, written plainly: the scalar fallback, and the
+// oracle the SIMD kernels (kernels_simd.inl) are tested against. Inputs of a layer are given as row pointers so
 // that the first layer reads a mini-batch straight out of the training set in shuffled order,
 // without copying it. Inner loops run along contiguous rows, so the compiler vectorizes them
 // (`#pragma omp simd`, enabled by -fopenmp-simd).
@@ -65,19 +66,15 @@ void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, i
     }
 }
 
-struct FusedUpdateStats {
-    double abs_change = 0.0;  // sum of |w_new - w_old| over the layer's weights
-    double finite = 0.0;      // stays 0 unless some new parameter is non-finite (then NaN)
-};
-
-// The gradient of each weight row, summed over the mini-batch into `g_row` (n_in scratch), then
-// the regularized update of that row in one more pass while it is still in L1 cache.
+// Rows [j_begin, j_end): the gradient of each weight row, summed over the mini-batch into `g_row`
+// (n_in scratch), then the regularized update of that row in one more pass while it is still in
+// L1 cache. row_change[j] = sum_k |w_new - w_old| + (b_new - b_new): non-finite exactly when a
+// new parameter of row j is. This is the scalar fallback and the oracle of the SIMD version.
 template <class T>
-FusedUpdateStats fused_regularized_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out,
-                                          int64_t n_in, T* W, T* b, const UpdateStep<T>& step, T* velocity_w,
-                                          T* velocity_b, T* l1_applied_w, T* g_row) {
-    FusedUpdateStats stats;
-    for (int64_t j = 0; j < n_out; ++j) {
+void fused_regularized_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
+                              int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& step, T* velocity_w,
+                              T* velocity_b, T* l1_applied_w, T* g_row, double* row_change) {
+    for (int64_t j = j_begin; j < j_end; ++j) {
 #pragma omp simd
         for (int64_t k = 0; k < n_in; ++k) g_row[k] = 0;
         T bias_sum = 0;
@@ -91,20 +88,16 @@ FusedUpdateStats fused_regularized_update(const T* delta, const T* const* in_row
         T* w = W + j * n_in;
         T* vw = velocity_w ? velocity_w + j * n_in : nullptr;
         T* qw = l1_applied_w ? l1_applied_w + j * n_in : nullptr;
-        T abs_change = 0, finite = 0;
+        T abs_change = 0;
         for (int64_t k = 0; k < n_in; ++k) {
             const T old = w[k];
             const T now = regularized_weight_update(old, g_row[k], step, vw ? vw + k : nullptr, qw ? qw + k : nullptr);
             w[k] = now;
             abs_change += std::fabs(now - old);
-            finite += now - now;  // NaN as soon as `now` is inf or NaN
         }
         b[j] = bias_update(b[j], bias_sum, step, velocity_b ? velocity_b + j : nullptr);
-        finite += b[j] - b[j];
-        stats.abs_change += static_cast<double>(abs_change);
-        stats.finite += static_cast<double>(finite);
+        row_change[j] = static_cast<double>(abs_change) + static_cast<double>(b[j] - b[j]);
     }
-    return stats;
 }
 
 }  // namespace nndl

@@ -1,0 +1,67 @@
+// The dense-layer kernels as a table of function pointers, one table per instruction set, and the
+// run-time choice between them. Each SIMD table lives in its own translation unit compiled with
+// its own -m flags (cpp/src/kernels_<isa>.cpp); only the chosen one ever runs, so a wheel built
+// here runs on any CPU of its architecture. The kernel TUs use nothing inline from this header
+// (only the struct layouts), so no function here is compiled once per instruction set and then
+// merged by the linker into the wrong path.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nndl/update_rule.hpp"
+
+namespace nndl {
+
+template <class T>
+struct KernelTable {
+    // Z[i][j] = b[j] + sum_k in[i][k] W[j][k]                      Z is (m, n_out)
+    void (*dense_forward)(const T* const* in_rows, int64_t m, int64_t n_in, const T* W, const T* b, int64_t n_out,
+                          T* Z);
+    // delta_in[i][k] = d_in[i][k] sum_j delta[i][j] W[j][k]         the error one layer down
+    void (*dense_backward)(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, const T* d_in,
+                           T* delta_in);
+    // G[j][k] = sum_i delta[i][j] in[i][k]; gb[j] = sum_i delta[i][j]
+    void (*dense_weight_gradient)(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
+                                  T* G, T* gb);
+    // Rows [j_begin, j_end) of W and b: sum each row's gradient over the mini-batch and apply the
+    // regularized update in the same pass. row_change[j] receives sum_k |w_new - w_old| of row j
+    // plus (b_new - b_new), so it is non-finite exactly when some new parameter of row j is.
+    // Rows are independent, so any split of [0, n_out) between threads gives the same bits.
+    // The rule's branches (momentum, L1 method) are resolved once per call into a specialized loop.
+    void (*fused_update)(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
+                         int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& step, T* velocity_w,
+                         T* velocity_b, T* l1_applied_w, double* row_change);
+    // z <- 1 / (1 + exp(-z)) elementwise
+    void (*sigmoid)(T* z, int64_t count);
+};
+
+struct KernelSet {
+    const char* name;  // "scalar", "baseline", "avx2", "avx512"
+    KernelTable<float> f32;
+    KernelTable<double> f64;
+    // Achieved GFLOP/s of a loop of independent fused multiply-adds (mul+add where the set has no
+    // FMA) running for about `seconds` on this thread: the practical peak the benchmark compares to.
+    double (*fma_peak_gflops)(int bytes_per_value, double seconds);
+
+    template <class T>
+    const KernelTable<T>& table() const;
+};
+
+template <>
+inline const KernelTable<float>& KernelSet::table<float>() const { return f32; }
+template <>
+inline const KernelTable<double>& KernelSet::table<double>() const { return f64; }
+
+// The kernels in use (chosen once at load time: NNDL_SIMD if set and available, else the best).
+const KernelSet& active_kernels();
+// Use the named set; false (and no change) when it is not compiled in or the CPU lacks it.
+bool set_active_kernels(const std::string& name);
+// Names compiled into this build, lowest first; those this CPU can run, lowest first.
+std::vector<std::string> compiled_kernel_sets();
+std::vector<std::string> available_kernel_sets();
+// A set by name among the available ones, or null.
+const KernelSet* find_kernel_set(const std::string& name);
+
+}  // namespace nndl

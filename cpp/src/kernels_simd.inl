@@ -1,0 +1,608 @@
+// The SIMD kernels, written once over GCC/Clang vector extensions and compiled once per instruction
+// set: kernels_<isa>.cpp defines
+//   NNDL_KERNEL_NS      the namespace of this copy (baseline, avx2, avx512)
+//   NNDL_KERNEL_NAME    its name as users see it
+//   NNDL_VECTOR_BYTES   16, 32 or 64
+//   NNDL_VECTOR_REGS    16 or 32 (sizes the register tiles)
+//   NNDL_KERNEL_SET     the exported KernelSet object
+// and includes this file, its TU compiled with that set's -m flags.
+//
+// Why every function below is in an anonymous namespace: an inline or template function compiled
+// in two TUs with different -m flags has one mangled name, and the linker keeps whichever copy it
+// meets first, so the baseline path could end up running AVX-512 code. Internal linkage (plus the
+// per-set namespace) makes every copy private to its TU. For the same reason nothing here calls
+// inline library templates (std::min, std::vector, <chrono>): only intrinsic-free vector code,
+// builtins and plain C functions.
+//
+// Register tiles: a dot-product tile keeps JB x IB vector accumulators (rows of W x examples) and
+// a gradient tile JR x KV (rows of W x vectors along the inputs), sized to fill the register file
+// without spilling; each output is computed by the same sequence of operations whatever tile or
+// thread it falls in, so results do not depend on how rows are split between threads.
+#include <cstdint>
+#include <cstring>
+#include <ctime>
+
+#include "nndl/kernel_table.hpp"
+
+#if !defined(NNDL_KERNEL_NS) || !defined(NNDL_VECTOR_BYTES) || !defined(NNDL_VECTOR_REGS) || \
+    !defined(NNDL_KERNEL_SET) || !defined(NNDL_KERNEL_NAME)
+#error "kernels_simd.inl is included by cpp/src/kernels_<isa>.cpp, which define the instruction set"
+#endif
+
+#if defined(__clang__)
+#define NNDL_UNROLL _Pragma("unroll")
+#else
+#define NNDL_UNROLL _Pragma("GCC unroll 32")
+#endif
+#define NNDL_INLINE inline __attribute__((always_inline))
+
+namespace nndl {
+namespace NNDL_KERNEL_NS {
+namespace {
+
+constexpr int kBytes = NNDL_VECTOR_BYTES;
+constexpr int kRegs = NNDL_VECTOR_REGS;
+
+typedef double vd __attribute__((vector_size(kBytes)));
+typedef float vf __attribute__((vector_size(kBytes)));
+typedef int64_t vl __attribute__((vector_size(kBytes)));
+typedef int32_t vi __attribute__((vector_size(kBytes)));
+
+template <class T>
+struct Simd;
+template <>
+struct Simd<double> {
+    using vec = vd;
+    using ivec = vl;
+    using bits = uint64_t;
+    static constexpr int lanes = kBytes / 8;
+};
+template <>
+struct Simd<float> {
+    using vec = vf;
+    using ivec = vi;
+    using bits = uint32_t;
+    static constexpr int lanes = kBytes / 4;
+};
+
+// ---- the few vector operations the kernels use, overloaded for a scalar too (for row tails) ----
+
+template <class T>
+NNDL_INLINE typename Simd<T>::vec load(const T* p) {
+    typename Simd<T>::vec v;
+    std::memcpy(&v, p, sizeof v);  // an unaligned load; rows need not be aligned
+    return v;
+}
+template <class T>
+NNDL_INLINE void store(T* p, typename Simd<T>::vec v) {
+    std::memcpy(p, &v, sizeof v);
+}
+template <class T>
+NNDL_INLINE typename Simd<T>::vec splat(T s) {
+    typename Simd<T>::vec v;
+    NNDL_UNROLL
+    for (int l = 0; l < Simd<T>::lanes; ++l) v[l] = s;
+    return v;
+}
+// Pairwise halving, the same order on every call, so a sum does not depend on the caller.
+NNDL_INLINE double reduce_add(vd v) {
+    double lane[Simd<double>::lanes];
+    std::memcpy(lane, &v, sizeof v);
+    for (int width = Simd<double>::lanes / 2; width >= 1; width /= 2)
+        for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
+    return lane[0];
+}
+NNDL_INLINE float reduce_add(vf v) {
+    float lane[Simd<float>::lanes];
+    std::memcpy(lane, &v, sizeof v);
+    for (int width = Simd<float>::lanes / 2; width >= 1; width /= 2)
+        for (int l = 0; l < width; ++l) lane[l] += lane[l + width];
+    return lane[0];
+}
+
+// Masks: all-ones lanes (vectors) or bool (scalars). select(mask, a, b) = mask ? a : b per lane.
+NNDL_INLINE vd select(vl mask, vd a, vd b) { return (vd)((mask & (vl)a) | (~mask & (vl)b)); }
+NNDL_INLINE vf select(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
+NNDL_INLINE double select(bool mask, double a, double b) { return mask ? a : b; }
+NNDL_INLINE float select(bool mask, float a, float b) { return mask ? a : b; }
+template <class V>
+NNDL_INLINE V zero_like(V) { return V{}; }
+NNDL_INLINE vd abs_of(vd v) { return (vd)((vl)v & ~(vl)splat<double>(-0.0)); }  // clear the sign bits
+NNDL_INLINE vf abs_of(vf v) { return (vf)((vi)v & ~(vi)splat<float>(-0.0f)); }
+NNDL_INLINE double abs_of(double v) { return __builtin_fabs(v); }
+NNDL_INLINE float abs_of(float v) { return __builtin_fabsf(v); }
+
+// ---- forward: Z = in W^T + b, tiles of JB rows of W by IB examples ----
+
+template <class T, int JB, int IB>
+void forward_tile(const T* const* in_rows, int64_t i0, int64_t n_in, const T* W, const T* b, int64_t n_out,
+                  int64_t j0, T* Z) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    const T* w[JB];
+    const T* x[IB];
+    NNDL_UNROLL
+    for (int r = 0; r < JB; ++r) w[r] = W + (j0 + r) * n_in;
+    NNDL_UNROLL
+    for (int c = 0; c < IB; ++c) x[c] = in_rows[i0 + c];
+    vec acc[JB][IB];
+    NNDL_UNROLL
+    for (int r = 0; r < JB; ++r)
+        NNDL_UNROLL
+        for (int c = 0; c < IB; ++c) acc[r][c] = vec{};
+    int64_t k = 0;
+    for (; k + L <= n_in; k += L) {
+        vec xv[IB];
+        NNDL_UNROLL
+        for (int c = 0; c < IB; ++c) xv[c] = load(x[c] + k);
+        NNDL_UNROLL
+        for (int r = 0; r < JB; ++r) {
+            const vec wv = load(w[r] + k);
+            NNDL_UNROLL
+            for (int c = 0; c < IB; ++c) acc[r][c] += wv * xv[c];  // contracted to an FMA
+        }
+    }
+    NNDL_UNROLL
+    for (int r = 0; r < JB; ++r)
+        NNDL_UNROLL
+        for (int c = 0; c < IB; ++c) {
+            T s = reduce_add(acc[r][c]);
+            for (int64_t t = k; t < n_in; ++t) s += w[r][t] * x[c][t];
+            Z[(i0 + c) * n_out + j0 + r] = s + b[j0 + r];
+        }
+}
+
+// The (jr, ir) tile with jr <= JB, ir <= IB, chosen at run time for the edges of the matrix.
+template <class T, int JB, int IB>
+NNDL_INLINE void forward_tile_any(int jr, int ir, const T* const* in_rows, int64_t i0, int64_t n_in, const T* W,
+                                  const T* b, int64_t n_out, int64_t j0, T* Z) {
+    if (jr == JB) {
+        if (ir == IB) return forward_tile<T, JB, IB>(in_rows, i0, n_in, W, b, n_out, j0, Z);
+        if constexpr (IB > 1) return forward_tile_any<T, JB, IB - 1>(jr, ir, in_rows, i0, n_in, W, b, n_out, j0, Z);
+    }
+    if constexpr (JB > 1) forward_tile_any<T, JB - 1, IB>(jr, ir, in_rows, i0, n_in, W, b, n_out, j0, Z);
+}
+
+// 5 rows of W suit the 30 hidden units of the book's net; examples per tile fill the registers.
+constexpr int kForwardRows = 5;
+constexpr int kForwardExamples = kRegs >= 32 ? 5 : 2;
+
+template <class T>
+void dense_forward(const T* const* in_rows, int64_t m, int64_t n_in, const T* W, const T* b, int64_t n_out, T* Z) {
+    // W's row tile stays in L1 while every example of the batch passes it.
+    for (int64_t j0 = 0; j0 < n_out; j0 += kForwardRows) {
+        const int jr = static_cast<int>(n_out - j0 < kForwardRows ? n_out - j0 : kForwardRows);
+        for (int64_t i0 = 0; i0 < m; i0 += kForwardExamples) {
+            const int ir = static_cast<int>(m - i0 < kForwardExamples ? m - i0 : kForwardExamples);
+            forward_tile_any<T, kForwardRows, kForwardExamples>(jr, ir, in_rows, i0, n_in, W, b, n_out, j0, Z);
+        }
+    }
+}
+
+// ---- backward: delta_in = (delta W) .* d_in, per example, tiles of KB vectors along the inputs ----
+
+template <class T>
+void dense_backward(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, const T* d_in, T* delta_in) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    constexpr int KB = 4;
+    for (int64_t i = 0; i < m; ++i) {
+        const T* di = delta + i * n_out;
+        const T* d = d_in + i * n_in;
+        T* out = delta_in + i * n_in;
+        int64_t k = 0;
+        for (; k + KB * L <= n_in; k += KB * L) {
+            vec acc[KB];
+            NNDL_UNROLL
+            for (int v = 0; v < KB; ++v) acc[v] = vec{};
+            for (int64_t j = 0; j < n_out; ++j) {
+                const vec s = splat(di[j]);
+                NNDL_UNROLL
+                for (int v = 0; v < KB; ++v) acc[v] += s * load(W + j * n_in + k + v * L);
+            }
+            NNDL_UNROLL
+            for (int v = 0; v < KB; ++v) store(out + k + v * L, acc[v] * load(d + k + v * L));
+        }
+        for (; k + L <= n_in; k += L) {
+            vec acc{};
+            for (int64_t j = 0; j < n_out; ++j) acc += splat(di[j]) * load(W + j * n_in + k);
+            store(out + k, acc * load(d + k));
+        }
+        for (; k < n_in; ++k) {
+            T acc = 0;
+            for (int64_t j = 0; j < n_out; ++j) acc += di[j] * W[j * n_in + k];
+            out[k] = acc * d[k];
+        }
+    }
+}
+
+// ---- gradient tiles: acc[r][v] = sum_i delta[i][j0+r] * in[i][k0 + v*L ...] ----
+
+template <class T, int JR, int KV>
+NNDL_INLINE void gradient_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j0,
+                               int64_t k0, typename Simd<T>::vec (&acc)[JR][KV]) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    NNDL_UNROLL
+    for (int r = 0; r < JR; ++r)
+        NNDL_UNROLL
+        for (int v = 0; v < KV; ++v) acc[r][v] = vec{};
+    for (int64_t i = 0; i < m; ++i) {
+        const T* x = in_rows[i] + k0;
+        const T* di = delta + i * n_out + j0;
+        vec xv[KV];
+        NNDL_UNROLL
+        for (int v = 0; v < KV; ++v) xv[v] = load(x + v * L);
+        NNDL_UNROLL
+        for (int r = 0; r < JR; ++r) {
+            const vec s = splat(di[r]);
+            NNDL_UNROLL
+            for (int v = 0; v < KV; ++v) acc[r][v] += s * xv[v];
+        }
+    }
+}
+
+template <class T>
+NNDL_INLINE T gradient_scalar(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j, int64_t k) {
+    T g = 0;
+    for (int64_t i = 0; i < m; ++i) g += delta[i * n_out + j] * in_rows[i][k];
+    return g;
+}
+
+// Rows of W per gradient tile, and vectors along the inputs per tile (JR*KV + KV + 1 registers).
+constexpr int kGradRows = 5;
+constexpr int kGradVectors = kRegs >= 32 ? 4 : 2;
+
+template <class T, int JR, int KV>
+void weight_gradient_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
+                          int64_t j0, int64_t k0, T* G) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    vec acc[JR][KV];
+    gradient_tile<T, JR, KV>(delta, in_rows, m, n_out, j0, k0, acc);
+    NNDL_UNROLL
+    for (int r = 0; r < JR; ++r)
+        NNDL_UNROLL
+        for (int v = 0; v < KV; ++v) store(G + (j0 + r) * n_in + k0 + v * L, acc[r][v]);
+}
+
+template <class T, int JR>
+void weight_gradient_rows(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0,
+                          T* G) {
+    constexpr int L = Simd<T>::lanes;
+    int64_t k = 0;
+    for (; k + kGradVectors * L <= n_in; k += kGradVectors * L)
+        weight_gradient_tile<T, JR, kGradVectors>(delta, in_rows, m, n_out, n_in, j0, k, G);
+    for (; k + L <= n_in; k += L) weight_gradient_tile<T, JR, 1>(delta, in_rows, m, n_out, n_in, j0, k, G);
+    for (; k < n_in; ++k)
+        for (int r = 0; r < JR; ++r) G[(j0 + r) * n_in + k] = gradient_scalar(delta, in_rows, m, n_out, j0 + r, k);
+}
+
+template <class T, int JR>
+NNDL_INLINE void weight_gradient_rows_any(int jr, const T* delta, const T* const* in_rows, int64_t m, int64_t n_out,
+                                          int64_t n_in, int64_t j0, T* G) {
+    if (jr == JR) return weight_gradient_rows<T, JR>(delta, in_rows, m, n_out, n_in, j0, G);
+    if constexpr (JR > 1) weight_gradient_rows_any<T, JR - 1>(jr, delta, in_rows, m, n_out, n_in, j0, G);
+}
+
+template <class T>
+void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, T* G,
+                           T* gb) {
+    for (int64_t j0 = 0; j0 < n_out; j0 += kGradRows) {
+        const int jr = static_cast<int>(n_out - j0 < kGradRows ? n_out - j0 : kGradRows);
+        weight_gradient_rows_any<T, kGradRows>(jr, delta, in_rows, m, n_out, n_in, j0, G);
+    }
+    for (int64_t j = 0; j < n_out; ++j) {
+        T s = 0;
+        for (int64_t i = 0; i < m; ++i) s += delta[i * n_out + j];
+        gb[j] = s;
+    }
+}
+
+// ---- the regularized update (update_rule.hpp's formulas), specialized by rule ----
+
+enum class Post { none, proximal, cumulative };
+
+// The per-call constants, as vectors or scalars V.
+template <class V>
+struct UpdateConstants {
+    V eta_over_m, l2_shrink, l1_step, momentum, l1_total, zero;
+};
+
+template <class T, class V>
+NNDL_INLINE UpdateConstants<V> constants_of(const UpdateStep<T>& s) {
+    if constexpr (sizeof(V) == sizeof(T))
+        return {s.eta_over_m, s.l2_shrink, s.l1_step, s.momentum, s.l1_total, T(0)};
+    else
+        return {splat(s.eta_over_m), splat(s.l2_shrink), splat(s.l1_step), splat(s.momentum), splat(s.l1_total), V{}};
+}
+
+template <class T, class V>
+NNDL_INLINE V load_as(const T* p) {
+    if constexpr (sizeof(V) == sizeof(T)) return *p;
+    else return load(p);
+}
+template <class T, class V>
+NNDL_INLINE void store_as(T* p, V v) {
+    if constexpr (sizeof(V) == sizeof(T)) *p = v;
+    else store(p, v);
+}
+
+// One weight (scalar V) or one vector of weights: the new value of w, given its summed gradient g.
+// vel / q point at the weight's velocity and l1_applied entries when the rule uses them.
+template <bool kSubgradient, bool kMomentum, Post kPost, class T, class V>
+NNDL_INLINE V updated_weight(V w, V g, const UpdateConstants<V>& c, T* vel, T* q) {
+    V step = -(c.eta_over_m * g) - c.l2_shrink * w;
+    if constexpr (kSubgradient)  // the book's l1*sgn(w) with sgn(0) = 0, as two masked copies of l1
+        step -= select(w > c.zero, c.l1_step, c.zero) - select(w < c.zero, c.l1_step, c.zero);
+    V v;
+    if constexpr (kMomentum) {
+        const V velocity = c.momentum * load_as<T, V>(vel) + step;
+        store_as<T, V>(vel, velocity);
+        v = w + velocity;
+    } else {
+        v = w + step;
+    }
+    if constexpr (kPost == Post::proximal) {
+        const V shrunk = abs_of(v) - c.l1_step;
+        return select(shrunk > c.zero, select(v > c.zero, shrunk, -shrunk), c.zero);
+    } else if constexpr (kPost == Post::cumulative) {
+        const V applied = load_as<T, V>(q);
+        V pos = v - (c.l1_total + applied);
+        pos = select(pos < c.zero, c.zero, pos);
+        V neg = v + (c.l1_total - applied);
+        neg = select(neg > c.zero, c.zero, neg);
+        const V out = select(v > c.zero, pos, select(v < c.zero, neg, v));
+        store_as<T, V>(q, applied + (out - v));
+        return out;
+    } else {
+        return v;
+    }
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR, int KV>
+NNDL_INLINE void fused_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
+                            int64_t j0, int64_t k0, T* W, T* vw, T* qw, const UpdateConstants<typename Simd<T>::vec>& c,
+                            typename Simd<T>::vec (&change)[JR]) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    vec acc[JR][KV];
+    gradient_tile<T, JR, KV>(delta, in_rows, m, n_out, j0, k0, acc);
+    NNDL_UNROLL
+    for (int r = 0; r < JR; ++r)
+        NNDL_UNROLL
+        for (int v = 0; v < KV; ++v) {
+            const int64_t at = (j0 + r) * n_in + k0 + v * L;
+            const vec old = load(W + at);
+            const vec now = updated_weight<kSubgradient, kMomentum, kPost, T, vec>(
+                old, acc[r][v], c, kMomentum ? vw + at : nullptr, kPost == Post::cumulative ? qw + at : nullptr);
+            store(W + at, now);
+            change[r] += abs_of(now - old);
+        }
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR>
+void fused_rows(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0, T* W,
+                T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw, double* row_change) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    const UpdateConstants<vec> cv = constants_of<T, vec>(s);
+    const UpdateConstants<T> cs = constants_of<T, T>(s);
+    vec change[JR];
+    NNDL_UNROLL
+    for (int r = 0; r < JR; ++r) change[r] = vec{};
+    int64_t k = 0;
+    for (; k + kGradVectors * L <= n_in; k += kGradVectors * L)
+        fused_tile<T, kSubgradient, kMomentum, kPost, JR, kGradVectors>(delta, in_rows, m, n_out, n_in, j0, k, W, vw,
+                                                                        qw, cv, change);
+    for (; k + L <= n_in; k += L)
+        fused_tile<T, kSubgradient, kMomentum, kPost, JR, 1>(delta, in_rows, m, n_out, n_in, j0, k, W, vw, qw, cv,
+                                                             change);
+    for (int r = 0; r < JR; ++r) {
+        const int64_t j = j0 + r;
+        T tail = 0;
+        for (int64_t t = k; t < n_in; ++t) {
+            const int64_t at = j * n_in + t;
+            const T g = gradient_scalar(delta, in_rows, m, n_out, j, t);
+            const T old = W[at];
+            const T now = updated_weight<kSubgradient, kMomentum, kPost, T, T>(
+                old, g, cs, kMomentum ? vw + at : nullptr, kPost == Post::cumulative ? qw + at : nullptr);
+            W[at] = now;
+            tail += abs_of(now - old);
+        }
+        // Biases are never regularized: the plain (momentum) step on the summed delta.
+        T bias_sum = 0;
+        for (int64_t i = 0; i < m; ++i) bias_sum += delta[i * n_out + j];
+        const T step = -s.eta_over_m * bias_sum;
+        T bias = b[j];
+        if constexpr (kMomentum) {
+            vb[j] = s.momentum * vb[j] + step;
+            bias += vb[j];
+        } else {
+            bias += step;
+        }
+        b[j] = bias;
+        row_change[j] = static_cast<double>(reduce_add(change[r]) + tail) + static_cast<double>(bias - bias);
+    }
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR>
+NNDL_INLINE void fused_rows_any(int jr, const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
+                                int64_t j0, T* W, T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw,
+                                double* row_change) {
+    if (jr == JR)
+        return fused_rows<T, kSubgradient, kMomentum, kPost, JR>(delta, in_rows, m, n_out, n_in, j0, W, b, s, vw, vb,
+                                                                 qw, row_change);
+    if constexpr (JR > 1)
+        fused_rows_any<T, kSubgradient, kMomentum, kPost, JR - 1>(jr, delta, in_rows, m, n_out, n_in, j0, W, b, s, vw,
+                                                                  vb, qw, row_change);
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost>
+void fused_update_rule(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
+                       int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw,
+                       double* row_change) {
+    for (int64_t j0 = j_begin; j0 < j_end; j0 += kGradRows) {
+        const int jr = static_cast<int>(j_end - j0 < kGradRows ? j_end - j0 : kGradRows);
+        fused_rows_any<T, kSubgradient, kMomentum, kPost, kGradRows>(jr, delta, in_rows, m, n_out, n_in, j0, W, b, s,
+                                                                     vw, vb, qw, row_change);
+    }
+}
+
+template <class T>
+void fused_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end,
+                  int64_t n_in, T* W, T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw, double* row_change) {
+    // The rule's branches, resolved here once for the whole call.
+    const bool proximal = s.has_l1 && s.l1_method == L1Method::proximal;
+    const bool cumulative = s.has_l1 && s.l1_method == L1Method::cumulative;
+    const bool subgradient = s.has_l1 && s.l1_method == L1Method::subgradient;
+    auto run = [&](auto kernel) { kernel(delta, in_rows, m, n_out, j_begin, j_end, n_in, W, b, s, vw, vb, qw, row_change); };
+    if (s.has_momentum) {
+        if (proximal) return run(fused_update_rule<T, false, true, Post::proximal>);
+        if (cumulative) return run(fused_update_rule<T, false, true, Post::cumulative>);
+        if (subgradient) return run(fused_update_rule<T, true, true, Post::none>);
+        return run(fused_update_rule<T, false, true, Post::none>);
+    }
+    if (proximal) return run(fused_update_rule<T, false, false, Post::proximal>);
+    if (cumulative) return run(fused_update_rule<T, false, false, Post::cumulative>);
+    if (subgradient) return run(fused_update_rule<T, true, false, Post::none>);
+    return run(fused_update_rule<T, false, false, Post::none>);
+}
+
+// ---- sigmoid with a vector exp ----
+//
+// exp(x) = 2^n exp(r), n = round(x / ln 2), r = x - n ln 2 (ln 2 split in two so r is exact to
+// ~1e-20), |r| <= ln2/2; exp(r) by its Taylor polynomial to the degree whose remainder is below
+// half an ulp (13 for double, 7 for float), then 2^n built in the exponent bits, in two factors so
+// that subnormal results come out right. Within about 1 ulp of the C library's exp; the same
+// clamps (inf above the overflow point, 0 below the underflow point, NaN through).
+
+template <class T>
+struct ExpConstants;
+template <>
+struct ExpConstants<double> {
+    static constexpr double log2e = 1.4426950408889634074;
+    static constexpr double ln2_hi = 6.93147180369123816490e-01;
+    static constexpr double ln2_lo = 1.90821492927058770002e-10;
+    static constexpr double round_magic = 0x1.8p52;  // adding it rounds to an integer
+    static constexpr double overflow = 709.782712893384;
+    static constexpr double underflow = -745.1332191019412;
+    static constexpr int degree = 13;
+    static constexpr int mantissa_bits = 52, bias = 1023;
+};
+template <>
+struct ExpConstants<float> {
+    static constexpr float log2e = 1.44269504088896341f;
+    static constexpr float ln2_hi = 0.693145751953125f;
+    static constexpr float ln2_lo = 1.428606765330187045e-06f;
+    static constexpr float round_magic = 0x1.8p23f;
+    static constexpr float overflow = 88.72283905206835f;
+    static constexpr float underflow = -103.97208f;
+    static constexpr int degree = 7;
+    static constexpr int mantissa_bits = 23, bias = 127;
+};
+
+template <class T>
+NNDL_INLINE typename Simd<T>::vec exp_of(typename Simd<T>::vec x) {
+    using vec = typename Simd<T>::vec;
+    using ivec = typename Simd<T>::ivec;
+    using E = ExpConstants<T>;
+    // Clamp first so n stays small (the clamped lanes are replaced at the end).
+    const vec xc = select(x > splat<T>(E::overflow), splat<T>(E::overflow),
+                          select(x < splat<T>(E::underflow), splat<T>(E::underflow), x));
+    const vec magic = splat<T>(E::round_magic);
+    const vec n = (xc * splat<T>(E::log2e) + magic) - magic;  // rounded to an integer
+    const vec r = (xc - n * splat<T>(E::ln2_hi)) - n * splat<T>(E::ln2_lo);
+    // Horner from the highest Taylor coefficient 1/degree! down to 1.
+    T coefficient[E::degree + 1];
+    coefficient[0] = 1;
+    for (int d = 1; d <= E::degree; ++d) coefficient[d] = coefficient[d - 1] / T(d);
+    vec p = splat<T>(coefficient[E::degree]);
+    NNDL_UNROLL
+    for (int d = E::degree - 1; d >= 0; --d) p = p * r + splat<T>(coefficient[d]);
+    // 2^n as two normal factors 2^n1 2^n2. An integer k held as k + magic has k in its low
+    // mantissa bits, so subtracting magic's bits leaves k as an integer: no float-to-int
+    // conversion, which AVX2 lacks for 64-bit lanes.
+    const vec n1 = (n * splat<T>(T(0.5)) + magic) - magic;
+    const vec n2 = n - n1;
+    const ivec magic_bits = (ivec)magic;
+    const vec s1 = (vec)((((ivec)(n1 + magic) - magic_bits) + E::bias) << E::mantissa_bits);
+    const vec s2 = (vec)((((ivec)(n2 + magic) - magic_bits) + E::bias) << E::mantissa_bits);
+    vec result = (p * s1) * s2;
+    result = select(x > splat<T>(E::overflow), splat<T>(__builtin_inf()), result);
+    result = select(x < splat<T>(E::underflow), vec{}, result);
+    return result;
+}
+
+template <class T>
+void sigmoid(T* z, int64_t count) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    int64_t t = 0;
+    for (; t + L <= count; t += L) {
+        const vec e = exp_of<T>(-load(z + t));
+        store(z + t, splat<T>(1) / (splat<T>(1) + e));
+    }
+    if (t < count) {  // the tail through a padded vector, so every element sees the same exp
+        T buffer[L];
+        for (int l = 0; l < L; ++l) buffer[l] = t + l < count ? z[t + l] : T(0);
+        const vec e = exp_of<T>(-load(buffer));
+        store(buffer, splat<T>(1) / (splat<T>(1) + e));
+        for (int l = 0; t + l < count; ++l) z[t + l] = buffer[l];
+    }
+}
+
+// ---- the practical FMA peak of this instruction set on one core ----
+
+double seconds_now() {
+    timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+template <class T>
+double fma_peak(double seconds) {
+    using vec = typename Simd<T>::vec;
+    // Independent chains: more than FMA latency (4-5 cycles) x FMA pipes (2), fewer than registers.
+    constexpr int chains = kRegs >= 32 ? 24 : 12;
+    constexpr int64_t inner = 1 << 14;
+    vec acc[chains];
+    for (int c = 0; c < chains; ++c) acc[c] = splat<T>(static_cast<T>(c + 1));
+    // acc <- acc*a + b converges to b/(1-a): the values stay normal, nothing overflows.
+    const vec a = splat<T>(T(0.999)), b = splat<T>(T(0.001));
+    int64_t iterations = 0;
+    const double start = seconds_now();
+    double elapsed = 0;
+    do {
+        for (int64_t it = 0; it < inner; ++it) {
+            NNDL_UNROLL
+            for (int c = 0; c < chains; ++c) acc[c] = acc[c] * a + b;
+        }
+        iterations += inner;
+        elapsed = seconds_now() - start;
+    } while (elapsed < seconds);
+    vec total{};
+    for (int c = 0; c < chains; ++c) total += acc[c];
+    volatile T sink = reduce_add(total);  // keeps the loop from being optimized away
+    (void)sink;
+    return 2.0 * static_cast<double>(iterations) * chains * Simd<T>::lanes / elapsed * 1e-9;
+}
+
+double fma_peak_gflops(int bytes_per_value, double seconds) {
+    return bytes_per_value == 4 ? fma_peak<float>(seconds) : fma_peak<double>(seconds);
+}
+
+template <class T>
+constexpr KernelTable<T> make_table() {
+    return KernelTable<T>{&dense_forward<T>, &dense_backward<T>, &dense_weight_gradient<T>, &fused_update<T>,
+                          &sigmoid<T>};
+}
+
+}  // namespace
+}  // namespace NNDL_KERNEL_NS
+
+extern const KernelSet NNDL_KERNEL_SET;
+const KernelSet NNDL_KERNEL_SET{NNDL_KERNEL_NAME, NNDL_KERNEL_NS::make_table<float>(),
+                                NNDL_KERNEL_NS::make_table<double>(), &NNDL_KERNEL_NS::fma_peak_gflops};
+
+}  // namespace nndl
