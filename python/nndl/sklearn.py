@@ -182,7 +182,7 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
             raise TypeError(f"hidden_layer_sizes: expected an int or a tuple of ints, got {self.hidden_layer_sizes!r}")
         hidden = tuple(check_int(f"hidden_layer_sizes[{i}]", h, low=1) for i, h in enumerate(hidden))
-        if self.penalty not in PENALTIES:
+        if not (self.penalty is None or isinstance(self.penalty, str)) or self.penalty not in PENALTIES:
             raise ValueError(f"penalty: unknown value {self.penalty!r} (one of 'l2', 'l1', 'elasticnet', None)")
         if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
             raise ValueError(f"activation: unknown value {self.activation!r} (one of {', '.join(ACTIVATIONS)})")
