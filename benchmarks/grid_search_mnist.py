@@ -1,0 +1,79 @@
+"""The README's grid search: L1 against L2 and lmbda on MNIST, on a Dask cluster of one worker and
+then of two, printing the best parameters, their score and the wall time of each search.
+
+    python benchmarks/grid_search_mnist.py                       # LocalClusters of 1 and 2 workers
+    python benchmarks/grid_search_mnist.py --n-train 2000 --epochs 2          # a quick look
+    python benchmarks/grid_search_mnist.py --scheduler tcp://host:8786        # a running cluster
+
+Needs the dask extra: ``pip install ".[dask]"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import joblib
+import numpy as np
+from dask.distributed import Client, LocalCluster
+from sklearn.model_selection import GridSearchCV
+
+import nndl
+from nndl.sklearn import NNDLClassifier
+
+GRID = {"penalty": ["l1", "l2"], "alpha": [0.1, 1.0, 5.0, 20.0]}
+
+
+def grid_search(X: np.ndarray, y: np.ndarray, epochs: int) -> GridSearchCV:
+    """The README example: 8 settings x 3 folds = 24 fits, then a refit of the best on all of X."""
+    search = GridSearchCV(
+        NNDLClassifier(hidden_layer_sizes=(30,), learning_rate_init=0.5, batch_size=10, max_iter=epochs,
+                       random_state=1, n_threads=1),  # one engine thread per fit: workers give the parallelism
+        GRID, cv=3)
+    with joblib.parallel_backend("dask"):
+        search.fit(X, y)
+    return search
+
+
+def report(label: str, search: GridSearchCV, seconds: float, X_test: np.ndarray, y_test: np.ndarray) -> None:
+    print(f"{label}: best params {search.best_params_}, best 3-fold CV accuracy {search.best_score_:.4f}, "
+          f"test accuracy of the refit {search.score(X_test, y_test):.4f}, wall time {seconds:.1f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n-train", type=int, default=10_000, help="training images searched over (default 10000)")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per fit (default 5)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
+                        help="LocalCluster sizes to time, one search each (default: 1 2)")
+    parser.add_argument("--scheduler", help="address of a running scheduler, e.g. tcp://host:8786 (instead of LocalClusters)")
+    args = parser.parse_args()
+
+    (X_train, y_train), _, (X_test, y_test) = nndl.load_mnist(format="arrays")
+    X, y = X_train[:args.n_train], y_train[:args.n_train]
+    print(f"MNIST: {len(X)} training images, 3-fold CV, {args.epochs} epochs per fit, grid {GRID}; "
+          f"test accuracy on the {len(X_test)} test images")
+
+    if args.scheduler:
+        with Client(args.scheduler) as client:
+            start = time.perf_counter()
+            search = grid_search(X, y, args.epochs)
+            report(f"{len(client.scheduler_info()['workers'])} workers at {args.scheduler}", search,
+                   time.perf_counter() - start, X_test, y_test)
+        return
+
+    for n_workers in args.workers:
+        # Processes, one thread each, loopback only, no dashboard: a cluster of n single-core machines.
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                          dashboard_address=None) as cluster, Client(cluster):
+            start = time.perf_counter()
+            search = grid_search(X, y, args.epochs)
+            seconds = time.perf_counter() - start
+        report(f"{n_workers} worker{'s' if n_workers > 1 else ''}", search, seconds, X_test, y_test)
+    print("mean CV accuracy per setting (last search):")
+    for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
+        print(f"  penalty={params['penalty']}  alpha={params['alpha']:<5}  {score:.4f}")
+
+
+if __name__ == "__main__":
+    main()
