@@ -1,7 +1,7 @@
 """The README's grid search: L1 against L2 and lmbda on MNIST, on a Dask cluster of one worker and
 then of two, printing the best parameters, their score and the wall time of each search.
 
-    python benchmarks/grid_search_mnist.py                       # LocalClusters of 1 and 2 workers
+    python benchmarks/grid_search_mnist.py                       # LocalClusters of 1 and 2 workers, 2 threads
     python benchmarks/grid_search_mnist.py --n-train 2000 --epochs 2          # a quick look
     python benchmarks/grid_search_mnist.py --scheduler tcp://host:8786        # a running cluster
 
@@ -24,13 +24,13 @@ from nndl.sklearn import NNDLClassifier
 GRID = {"penalty": ["l1", "l2"], "alpha": [0.1, 1.0, 5.0, 20.0]}
 
 
-def grid_search(X: np.ndarray, y: np.ndarray, epochs: int) -> GridSearchCV:
+def grid_search(X: np.ndarray, y: np.ndarray, epochs: int, backend: str = "dask", n_jobs: int | None = None) -> GridSearchCV:
     """The README example: 8 settings x 3 folds = 24 fits, then a refit of the best on all of X."""
     search = GridSearchCV(
         NNDLClassifier(hidden_layer_sizes=(30,), learning_rate_init=0.5, batch_size=10, max_iter=epochs,
                        random_state=1, n_threads=1),  # one engine thread per fit: workers give the parallelism
-        GRID, cv=3)
-    with joblib.parallel_backend("dask"):
+        GRID, cv=3, n_jobs=n_jobs)
+    with joblib.parallel_backend(backend):
         search.fit(X, y)
     return search
 
@@ -46,6 +46,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5, help="epochs per fit (default 5)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="LocalCluster sizes to time, one search each (default: 1 2)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="also time the search on this many threads of one process, no Dask (0: skip; default 2)")
     parser.add_argument("--scheduler", help="address of a running scheduler, e.g. tcp://host:8786 (instead of LocalClusters)")
     args = parser.parse_args()
 
@@ -69,7 +71,13 @@ def main() -> None:
             start = time.perf_counter()
             search = grid_search(X, y, args.epochs)
             seconds = time.perf_counter() - start
-        report(f"{n_workers} worker{'s' if n_workers > 1 else ''}", search, seconds, X_test, y_test)
+        report(f"Dask, {n_workers} worker process{'es' if n_workers > 1 else ''}", search, seconds, X_test, y_test)
+    if args.threads:
+        # No cluster: two threads of this process. The engine releases the GIL while it trains,
+        # so the fits run side by side.
+        start = time.perf_counter()
+        search = grid_search(X, y, args.epochs, backend="threading", n_jobs=args.threads)
+        report(f"joblib threading, {args.threads} threads", search, time.perf_counter() - start, X_test, y_test)
     print("mean CV accuracy per setting (last search):")
     for params, score in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"]):
         print(f"  penalty={params['penalty']}  alpha={params['alpha']:<5}  {score:.4f}")
