@@ -24,14 +24,16 @@ from . import reference
 from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .base import DivergenceError, History, LayerSparsity
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from . import datasets
 from .data import book_form, load_mnist, vectorized_result
+from .datasets import load_idx
 from .gradcheck import gradcheck
 from .network import Network, load
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Network", "load", "reference", "load_mnist", "book_form", "vectorized_result",
+    "Network", "load", "reference", "load_mnist", "book_form", "vectorized_result", "load_idx", "datasets",
     "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost",
     "Sigmoid", "Tanh", "ReLU", "Softmax",
     "DivergenceError", "History", "LayerSparsity", "gradcheck",
