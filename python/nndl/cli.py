@@ -470,8 +470,9 @@ def reproduce_command(args: argparse.Namespace) -> int:
 
 def bench_command(argv: Sequence[str]) -> int:
     """``nndl bench``: hands the rest of the command line to ``nndl.bench.main``."""
+    import importlib
     try:
-        from . import bench  # type: ignore[attr-defined]
+        bench = importlib.import_module("nndl.bench")
     except ModuleNotFoundError as error:
         if error.name == "nndl.bench":
             print("nndl bench: not available in this build of nndl (nndl/bench.py is missing)", file=sys.stderr)

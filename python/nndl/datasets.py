@@ -126,8 +126,15 @@ def _numpy_reconstruct() -> Any:
     return multiarray._reconstruct
 
 
+def _latin1_bytes(text: str, encoding: str = "latin1") -> bytes:
+    """What a protocol-2 pickle written by Python 3 calls to rebuild bytes, and nothing more."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("it calls _codecs.encode with something other than latin-1 text")
+    return text.encode("latin1")
+
+
 class _ArraysOnlyUnpickler(pickle.Unpickler):
-    """Resolves only the three globals a pickled numpy array needs; anything else is refused.
+    """Resolves only the globals a pickled numpy array needs; anything else is refused.
 
     Tuples, lists, numbers and strings need no globals, so they still load. Refusing here, before
     the global is looked up, is what stops a crafted pickle from calling ``os.system`` and friends.
@@ -138,6 +145,8 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
             return _numpy_reconstruct()
         if module == "numpy" and name in ("ndarray", "dtype"):
             return getattr(np, name)
+        if (module, name) == ("_codecs", "encode"):  # bytes in protocol 2, as Python 3 writes it
+            return _latin1_bytes
         raise pickle.UnpicklingError(f"it refers to {module}.{name}; only numpy arrays and tuples are allowed")
 
 

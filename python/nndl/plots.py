@@ -142,10 +142,8 @@ def first_layer_weights(networks: Mapping[str, Any], path: str | os.PathLike, *,
     if figsize is None:
         figsize = (6.0 * panels, 6.0)
     fig, axes = plt.subplots(1, panels, figsize=figsize, squeeze=False)
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("0.8")  # the gaps between neurons
-    zero_cmap = ListedColormap(["black"])
-    zero_cmap.set_bad(alpha=0.0)
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.8")  # bad: the gaps between neurons
+    zero_cmap = ListedColormap(["black"]).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))  # only the zeros are drawn
     for ax, (label, network) in zip(axes[0], networks.items()):
         w = _first_weights(network)
         if w.ndim != 2 or w.shape[1] != image_shape[0] * image_shape[1]:

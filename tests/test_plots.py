@@ -1,0 +1,77 @@
+"""Each plot writes a non-empty PNG of figsize * dpi pixels; missing matplotlib gives a clear error."""
+
+from __future__ import annotations
+
+import struct
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+import nndl  # noqa: E402
+from nndl import plots  # noqa: E402
+
+
+def png_size(path) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def fake_history(rng, epochs: int = 6) -> tuple:
+    acc = np.sort(rng.integers(8000, 9600, epochs)).tolist()
+    cost = np.sort(rng.random(epochs))[::-1].tolist()
+    return (cost, acc, [c * 0.9 for c in cost], [a * 5 for a in acc])
+
+
+def sparse_weights(rng, zero_fraction: float) -> np.ndarray:
+    w = rng.standard_normal((30, 784)) / 28
+    w[rng.random(w.shape) < zero_fraction] = 0.0
+    return w
+
+
+def test_learning_curves(tmp_path, rng):
+    runs = {"none": fake_history(rng), "L2, λ=5": fake_history(rng), "L1, λ=5": fake_history(rng)}
+    path = plots.learning_curves(runs, tmp_path / "curves.png", n_training=50000, n_evaluation=10000,
+                                 title="test", figsize=(10, 4), dpi=50)
+    assert path.stat().st_size > 5000
+    assert png_size(path) == (500, 200)
+
+
+def test_learning_curves_evaluation_only(tmp_path, rng):
+    cost, acc, _, _ = fake_history(rng)
+    path = plots.learning_curves({"run": (cost, acc, [], [])}, tmp_path / "c.png", show_training=False)
+    assert png_size(path) == (1300, 480)
+
+
+def test_first_layer_weights(tmp_path, rng):
+    net = nndl.Network([784, 30, 10], seed=1)  # a network works as well as an array
+    path = plots.first_layer_weights({"L2": net, "L1": sparse_weights(rng, 0.6)}, tmp_path / "w.png")
+    assert path.stat().st_size > 10000
+    assert png_size(path) == (1200, 600)
+
+
+def test_first_layer_weights_needs_images(tmp_path, rng):
+    with pytest.raises(ValueError, match="not images"):
+        plots.first_layer_weights({"x": rng.standard_normal((5, 100))}, tmp_path / "w.png")
+
+
+def test_weight_histogram(tmp_path, rng):
+    nets = {"L2": sparse_weights(rng, 0.0), "L1": [sparse_weights(rng, 0.5)]}
+    path = plots.weight_histogram(nets, tmp_path / "h.png", dpi=80)
+    assert path.stat().st_size > 5000
+    assert png_size(path) == (800, 400)
+
+
+def test_missing_directory_is_a_clear_error(tmp_path, rng):
+    with pytest.raises(FileNotFoundError):
+        plots.weight_histogram({"w": sparse_weights(rng, 0.1)}, tmp_path / "nope" / "h.png")
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    with pytest.raises(plots.PlotDependencyError, match=r"pip install nndl\[plot\]"):
+        plots.require_matplotlib()
