@@ -172,16 +172,16 @@ class ProgressBar:
     def __init__(self, stream: TextIO, enabled: bool, epochs: int, width: int = 28):
         self.stream, self.enabled, self.epochs, self.width = stream, enabled, epochs, width
         self._epoch_start = time.perf_counter()
-        self._epoch = -1
         self._shown = 0
+
+    def restart(self) -> None:
+        """An epoch's training starts now (after the previous epoch's monitors)."""
+        self._epoch_start = time.perf_counter()
 
     def update(self, epoch: int, done: int, total: int) -> None:
         if not self.enabled:
             return
-        now = time.perf_counter()
-        if epoch != self._epoch:
-            self._epoch, self._epoch_start = epoch, now
-        elapsed = max(now - self._epoch_start, 1e-9)
+        elapsed = max(time.perf_counter() - self._epoch_start, 1e-9)
         rate = done / elapsed
         left = (total - done) / rate if rate > 0 else float("inf")
         filled = int(self.width * done / max(total, 1))
@@ -392,6 +392,7 @@ def train_command(args: argparse.Namespace) -> int:
         if args.json:
             _emit_json(record)
         epoch_started[0] = time.perf_counter()
+        bar.restart()
 
     def progress(epoch: int, done: int, total: int) -> None:
         if done == total:
@@ -405,6 +406,8 @@ def train_command(args: argparse.Namespace) -> int:
     result = None
     with flag:
         try:
+            bar.restart()
+            epoch_started[0] = time.perf_counter()
             result = net.SGD(train_arrays, args.epochs, args.mini_batch_size, args.eta, lmbda=args.lmbda,
                              evaluation_data=val_arrays if (args.early_stopping or args.halve_eta_after) else None,
                              regularization=regularization, l1_method=args.l1_method, l1_ratio=args.l1_ratio,

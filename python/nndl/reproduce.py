@@ -7,6 +7,7 @@ seed), so the differences are the regularizer's. It writes into one directory:
 
     report.md                the table (best and final test accuracy, exact zeros) and the figures
     results.json             every per-epoch number behind the table
+    first_layer_weights.npz  each run's first weight matrix (30, 784), keyed by configuration
     learning_curves.png      none vs L2 vs L1 (accuracy and cost, validation and training)
     learning_curves_l1.png   the L1 methods and elastic net against each other
     first_layer_weights.png  the hidden neurons' weights as 28x28 images, L2 beside L1
@@ -100,7 +101,7 @@ def train_config(config: Config, training: Any, validation: Any, test: Any, epoc
             test_accuracy.append(net.accuracy(test_arrays))
             if log is not None:
                 log(f"  {config.label}: epoch {epoch + 1}/{epochs}, test accuracy "
-                    f"{100 * test_accuracy[-1] / len(test_arrays):.2f}% ({time.perf_counter() - clock[0]:.1f} s)")
+                    f"{100 * test_accuracy[-1] / len(test_arrays):.2f}% ({time.perf_counter() - clock[0]:.0f} s so far)")
 
     start = time.perf_counter()
     history = net.SGD(training, epochs, MINI_BATCH, ETA, lmbda=config.lmbda, evaluation_data=validation,
@@ -194,6 +195,8 @@ def run(out: str | os.PathLike, quick: bool = False, epochs: int | None = None, 
                  for r in results],
     }, indent=1))
 
+    # The first layers too, so the figures can be redrawn without training again.
+    np.savez_compressed(out / "first_layer_weights.npz", **{r.config.key: r.weights[0] for r in results})
     report = out / "report.md"
     report.write_text(_report(results, settings, quick, seed, n_train, n_val, n_test, figures))
     return report
