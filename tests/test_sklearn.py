@@ -21,6 +21,7 @@ from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import nndl  # noqa: E402
+import nndl.sklearn  # noqa: E402
 from nndl.sklearn import EXPECTED_FAILED_CHECKS, NNDLClassifier  # noqa: E402
 
 # Two configurations far apart: the book's network, and softmax/relu/L1 in float32 with two
@@ -250,7 +251,15 @@ def test_batch_size_larger_than_data_is_clipped():
 
 def test_n_threads_and_verbose(capsys, digits):
     X, y = digits
-    NNDLClassifier(max_iter=2, n_threads=1, verbose=True, random_state=0).fit(X[:200], y[:200])
+    get = getattr(nndl, "get_num_threads", None) or getattr(nndl._core, "get_num_threads", None)
+    before = get() if get is not None else None
+    try:
+        NNDLClassifier(max_iter=2, n_threads=1, verbose=True, random_state=0).fit(X[:200], y[:200])
+        if get is not None:  # builds with the engine's thread pool
+            assert get() == 1
+    finally:
+        if before is not None:
+            nndl.sklearn._set_engine_threads(before)
     out = capsys.readouterr().out
     assert "Epoch 0 training complete" in out and "Epoch 1 training complete" in out
 
