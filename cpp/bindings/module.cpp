@@ -59,6 +59,9 @@ T* checked_array(py::array& array, const char* name, std::initializer_list<py::s
                              ", got " + py::str(array.dtype()).cast<std::string>());
     if (!(array.flags() & py::array::c_style))
         throw py::value_error(std::string(name) + ": expected a C-contiguous array");
+    // A C-contiguous view at an odd byte offset (np.frombuffer(buf, offset=1)) is not aligned for T.
+    if (!(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
+        throw py::value_error(std::string(name) + ": expected an aligned array");
     if (writable && !array.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
     if (static_cast<size_t>(array.ndim()) != shape.size())
         throw py::value_error(std::string(name) + ": expected " + std::to_string(shape.size()) + " dimensions, got " +
@@ -71,7 +74,8 @@ T* checked_array(py::array& array, const char* name, std::initializer_list<py::s
                                   std::to_string(array.shape(static_cast<py::ssize_t>(axis))));
         ++axis;
     }
-    return static_cast<T*>(array.mutable_data());
+    // Inputs may be read-only (np.frombuffer, memory maps): only ask for write access when writing.
+    return writable ? static_cast<T*>(array.mutable_data()) : const_cast<T*>(static_cast<const T*>(array.data()));
 }
 
 template <class T>

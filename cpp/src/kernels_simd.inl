@@ -35,6 +35,15 @@
 #define NNDL_UNROLL _Pragma("GCC unroll 32")
 #endif
 #define NNDL_INLINE inline __attribute__((always_inline))
+// Pins a value to a vector register: stops the compiler from folding a load into each of several
+// FMAs (one load per use instead of one per row), which makes the forward tile load-bound.
+#if defined(__x86_64__) || defined(__i386__)
+#define NNDL_IN_REGISTER(v) asm("" : "+x"(v))
+#elif defined(__aarch64__)
+#define NNDL_IN_REGISTER(v) asm("" : "+w"(v))
+#else
+#define NNDL_IN_REGISTER(v) ((void)0)
+#endif
 
 namespace nndl {
 namespace NNDL_KERNEL_NS {
@@ -137,7 +146,8 @@ void forward_tile(const T* const* in_rows, int64_t i0, int64_t n_in, const T* W,
         for (int c = 0; c < IB; ++c) xv[c] = load(x[c] + k);
         NNDL_UNROLL
         for (int r = 0; r < JB; ++r) {
-            const vec wv = load(w[r] + k);
+            vec wv = load(w[r] + k);
+            NNDL_IN_REGISTER(wv);
             NNDL_UNROLL
             for (int c = 0; c < IB; ++c) acc[r][c] += wv * xv[c];  // contracted to an FMA
         }
@@ -167,14 +177,24 @@ NNDL_INLINE void forward_tile_any(int jr, int ir, const T* const* in_rows, int64
 constexpr int kForwardRows = 5;
 constexpr int kForwardExamples = kRegs >= 32 ? 5 : 2;
 
+// Bytes of a layer's input rows kept in L2 at a time (half of a typical 512 KB L2, leaving room
+// for the weights).
+constexpr int64_t kL2Budget = 192 * 1024;
+
 template <class T>
 void dense_forward(const T* const* in_rows, int64_t m, int64_t n_in, const T* W, const T* b, int64_t n_out, T* Z) {
-    // W's row tile stays in L1 while every example of the batch passes it.
-    for (int64_t j0 = 0; j0 < n_out; j0 += kForwardRows) {
-        const int jr = static_cast<int>(n_out - j0 < kForwardRows ? n_out - j0 : kForwardRows);
-        for (int64_t i0 = 0; i0 < m; i0 += kForwardExamples) {
-            const int ir = static_cast<int>(m - i0 < kForwardExamples ? m - i0 : kForwardExamples);
-            forward_tile_any<T, kForwardRows, kForwardExamples>(jr, ir, in_rows, i0, n_in, W, b, n_out, j0, Z);
+    // Blocks of examples small enough to stay in L2; within a block, W's row tile stays in L1
+    // while every example of the block passes it. Blocking does not change any sum.
+    int64_t block = kL2Budget / (n_in * static_cast<int64_t>(sizeof(T)));
+    block = block < kForwardExamples ? kForwardExamples : block / kForwardExamples * kForwardExamples;
+    for (int64_t ib = 0; ib < m; ib += block) {
+        const int64_t ie = m - ib < block ? m : ib + block;
+        for (int64_t j0 = 0; j0 < n_out; j0 += kForwardRows) {
+            const int jr = static_cast<int>(n_out - j0 < kForwardRows ? n_out - j0 : kForwardRows);
+            for (int64_t i0 = ib; i0 < ie; i0 += kForwardExamples) {
+                const int ir = static_cast<int>(ie - i0 < kForwardExamples ? ie - i0 : kForwardExamples);
+                forward_tile_any<T, kForwardRows, kForwardExamples>(jr, ir, in_rows, i0, n_in, W, b, n_out, j0, Z);
+            }
         }
     }
 }
@@ -381,27 +401,64 @@ NNDL_INLINE void fused_tile(const T* delta, const T* const* in_rows, int64_t m, 
         }
 }
 
+// Rows j0 .. j0+JR-1, input columns [kb, ke) (whole vectors): gradient tiles and their update;
+// adds each row's sum |w_new - w_old| over these columns to row_change.
 template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR>
-void fused_rows(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0, T* W,
-                T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw, double* row_change) {
+void fused_rows(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0,
+                int64_t kb, int64_t ke, T* W, const UpdateConstants<typename Simd<T>::vec>& cv, T* vw, T* qw,
+                double* row_change) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
-    const UpdateConstants<vec> cv = constants_of<T, vec>(s);
-    const UpdateConstants<T> cs = constants_of<T, T>(s);
     vec change[JR];
     NNDL_UNROLL
     for (int r = 0; r < JR; ++r) change[r] = vec{};
-    int64_t k = 0;
-    for (; k + kGradVectors * L <= n_in; k += kGradVectors * L)
+    int64_t k = kb;
+    for (; k + kGradVectors * L <= ke; k += kGradVectors * L)
         fused_tile<T, kSubgradient, kMomentum, kPost, JR, kGradVectors>(delta, in_rows, m, n_out, n_in, j0, k, W, vw,
                                                                         qw, cv, change);
-    for (; k + L <= n_in; k += L)
+    for (; k + L <= ke; k += L)
         fused_tile<T, kSubgradient, kMomentum, kPost, JR, 1>(delta, in_rows, m, n_out, n_in, j0, k, W, vw, qw, cv,
                                                              change);
-    for (int r = 0; r < JR; ++r) {
-        const int64_t j = j0 + r;
-        T tail = 0;
-        for (int64_t t = k; t < n_in; ++t) {
+    for (int r = 0; r < JR; ++r) row_change[j0 + r] += static_cast<double>(reduce_add(change[r]));
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR>
+NNDL_INLINE void fused_rows_any(int jr, const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
+                                int64_t j0, int64_t kb, int64_t ke, T* W,
+                                const UpdateConstants<typename Simd<T>::vec>& cv, T* vw, T* qw, double* row_change) {
+    if (jr == JR)
+        return fused_rows<T, kSubgradient, kMomentum, kPost, JR>(delta, in_rows, m, n_out, n_in, j0, kb, ke, W, cv, vw,
+                                                                 qw, row_change);
+    if constexpr (JR > 1)
+        fused_rows_any<T, kSubgradient, kMomentum, kPost, JR - 1>(jr, delta, in_rows, m, n_out, n_in, j0, kb, ke, W, cv,
+                                                                  vw, qw, row_change);
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost>
+void fused_update_rule(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
+                       int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw,
+                       double* row_change) {
+    constexpr int L = Simd<T>::lanes;
+    const UpdateConstants<typename Simd<T>::vec> cv = constants_of<T, typename Simd<T>::vec>(s);
+    const UpdateConstants<T> cs = constants_of<T, T>(s);
+    for (int64_t j = j_begin; j < j_end; ++j) row_change[j] = 0;
+    // Blocks of input columns whose slice of the mini-batch stays in L2 while every row tile
+    // passes it. A weight's gradient and update are the same whatever the block.
+    const int64_t n_vec = n_in / L * L;
+    constexpr int64_t tile = kGradVectors * L;
+    int64_t width = kL2Budget / (m * static_cast<int64_t>(sizeof(T)));
+    width = width < tile ? tile : width / tile * tile;
+    for (int64_t kb = 0; kb < n_vec; kb += width) {
+        const int64_t ke = n_vec - kb < width ? n_vec : kb + width;
+        for (int64_t j0 = j_begin; j0 < j_end; j0 += kGradRows) {
+            const int jr = static_cast<int>(j_end - j0 < kGradRows ? j_end - j0 : kGradRows);
+            fused_rows_any<T, kSubgradient, kMomentum, kPost, kGradRows>(jr, delta, in_rows, m, n_out, n_in, j0, kb, ke,
+                                                                         W, cv, vw, qw, row_change);
+        }
+    }
+    for (int64_t j = j_begin; j < j_end; ++j) {
+        T tail = 0;  // the columns after the last whole vector, one at a time
+        for (int64_t t = n_vec; t < n_in; ++t) {
             const int64_t at = j * n_in + t;
             const T g = gradient_scalar(delta, in_rows, m, n_out, j, t);
             const T old = W[at];
@@ -422,30 +479,7 @@ void fused_rows(const T* delta, const T* const* in_rows, int64_t m, int64_t n_ou
             bias += step;
         }
         b[j] = bias;
-        row_change[j] = static_cast<double>(reduce_add(change[r]) + tail) + static_cast<double>(bias - bias);
-    }
-}
-
-template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR>
-NNDL_INLINE void fused_rows_any(int jr, const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
-                                int64_t j0, T* W, T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw,
-                                double* row_change) {
-    if (jr == JR)
-        return fused_rows<T, kSubgradient, kMomentum, kPost, JR>(delta, in_rows, m, n_out, n_in, j0, W, b, s, vw, vb,
-                                                                 qw, row_change);
-    if constexpr (JR > 1)
-        fused_rows_any<T, kSubgradient, kMomentum, kPost, JR - 1>(jr, delta, in_rows, m, n_out, n_in, j0, W, b, s, vw,
-                                                                  vb, qw, row_change);
-}
-
-template <class T, bool kSubgradient, bool kMomentum, Post kPost>
-void fused_update_rule(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
-                       int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& s, T* vw, T* vb, T* qw,
-                       double* row_change) {
-    for (int64_t j0 = j_begin; j0 < j_end; j0 += kGradRows) {
-        const int jr = static_cast<int>(j_end - j0 < kGradRows ? j_end - j0 : kGradRows);
-        fused_rows_any<T, kSubgradient, kMomentum, kPost, kGradRows>(jr, delta, in_rows, m, n_out, n_in, j0, W, b, s,
-                                                                     vw, vb, qw, row_change);
+        row_change[j] += static_cast<double>(tail) + static_cast<double>(bias - bias);
     }
 }
 

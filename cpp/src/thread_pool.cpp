@@ -69,7 +69,10 @@ public:
 private:
     void start(int threads) {
         quit_.store(false);
-        for (int t = 1; t < threads; ++t) workers_.emplace_back([this] { worker_loop(); });
+        // The generation is read here, not in the new thread: a stop() that comes before the
+        // thread runs must still be seen as new by it.
+        const uint64_t now = generation_.load();
+        for (int t = 1; t < threads; ++t) workers_.emplace_back([this, now] { worker_loop(now); });
     }
 
     void stop() {
@@ -98,8 +101,7 @@ private:
         }
     }
 
-    void worker_loop() {
-        uint64_t seen = generation_.load(std::memory_order_acquire);
+    void worker_loop(uint64_t seen) {
         for (;;) {
             // Spin for a while: the next job usually follows within microseconds.
             const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
