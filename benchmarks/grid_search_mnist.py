@@ -21,6 +21,9 @@ from sklearn.model_selection import GridSearchCV
 import nndl
 from nndl.sklearn import NNDLClassifier
 
+# No dashboard; the scheduler's other HTTP endpoints on a free loopback port instead of 8787.
+QUIET_SCHEDULER = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
 GRID = {"penalty": ["l1", "l2"], "alpha": [0.1, 1.0, 5.0, 20.0]}
 
 
@@ -67,7 +70,7 @@ def main() -> None:
     for n_workers in args.workers:
         # Processes, one thread each, loopback only, no dashboard: a cluster of n single-core machines.
         with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                          dashboard_address=None) as cluster, Client(cluster):
+                          dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER) as cluster, Client(cluster):
             start = time.perf_counter()
             search = grid_search(X, y, args.epochs)
             seconds = time.perf_counter() - start

@@ -17,15 +17,19 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 
 from nndl.sklearn import NNDLClassifier  # noqa: E402
 
+# No dashboard, and the scheduler's remaining HTTP endpoints (health, metrics) on a free loopback
+# port: with the dashboard off they still default to port 8787, and when another cluster holds it
+# distributed warns "Port 8787 is already in use" (an error under our strict pytest).
+QUIET_SCHEDULER = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+
 GRID = {"penalty": ["l1", "l2"], "alpha": [0.1, 1.0]}
 
 
 @pytest.fixture(scope="module")
 def cluster():
-    # Worker processes (not threads), so the estimator and its network really travel by pickle;
-    # no dashboard, so no port 8787 to find free and no web server to start.
+    # Worker processes (not threads), so the estimator and its network really travel by pickle.
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as local_cluster:
+                                  dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER) as local_cluster:
         yield local_cluster
 
 
