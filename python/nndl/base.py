@@ -5,11 +5,14 @@ evaluated (``_train_epoch`` and ``_evaluate``), so both run the same loop on the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence, TypeVar
 
 import numpy as np
 
@@ -19,6 +22,45 @@ from .options import UpdateOptions, check_choice, check_int, check_real, penalty
 
 #: progress(epoch, mini_batches_done, mini_batches_in_epoch), called between chunks of mini-batches
 ProgressCallback = Callable[[int, int, int], None]
+
+
+#: Parameters a network may have: far beyond any network of the book, and small enough that no
+#: size product overflows 64-bit integers in the C++ core.
+MAX_PARAMETERS = 2**34
+
+
+class InUse:
+    """One call at a time per network. A call from a second thread while one runs (training,
+    evaluating, saving) is refused with RuntimeError rather than racing on the parameters; calls
+    nested in the same thread (SGD's monitors) pass. A copied or unpickled network gets its own."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+
+    def __reduce__(self) -> tuple:
+        return (InUse, ())
+
+    @contextmanager
+    def __call__(self, what: str) -> Iterator[None]:
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"{what}: this network is in use in another thread (training or evaluating); "
+                               "use one network per thread (copy.deepcopy(net) makes an independent one)")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def exclusive(method: F) -> F:
+    """Run ``method`` holding the network's ``InUse`` guard (created on first use)."""
+    @functools.wraps(method)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self.__dict__.setdefault("_in_use", InUse())(method.__name__):
+            return method(self, *args, **kwargs)
+    return guarded  # type: ignore[return-value]
 
 
 class DivergenceError(FloatingPointError):
@@ -72,6 +114,9 @@ def check_sizes(sizes: object) -> list[int]:
     sizes = [check_int(f"sizes[{i}]", s, low=1) for i, s in enumerate(sizes)]
     if len(sizes) < 2:
         raise ValueError(f"sizes: a network needs at least an input and an output layer, got {sizes}")
+    num_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))  # Python ints: no overflow
+    if num_params > MAX_PARAMETERS:
+        raise ValueError(f"sizes: {sizes} make {num_params} parameters, more than nndl supports ({MAX_PARAMETERS})")
     return sizes
 
 
@@ -166,18 +211,21 @@ class NetworkBase:
         """Zero momentum velocities and the cumulative-L1 record at the start of a run."""
 
     # -- the book's API -----------------------------------------------------------------------
+    @exclusive
     def default_weight_initializer(self) -> None:
         """Weights N(0, 1/n_in), biases N(0, 1) (the book's chapter 3 default)."""
         self.biases = [self._rng.standard_normal((y, 1)).astype(self.dtype) for y in self.sizes[1:]]
         self.weights = [(self._rng.standard_normal((y, x)) / np.sqrt(x)).astype(self.dtype)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
+    @exclusive
     def large_weight_initializer(self) -> None:
         """Weights and biases N(0, 1) (the book's chapter 1 initializer)."""
         self.biases = [self._rng.standard_normal((y, 1)).astype(self.dtype) for y in self.sizes[1:]]
         self.weights = [self._rng.standard_normal((y, x)).astype(self.dtype)
                         for x, y in zip(self.sizes[:-1], self.sizes[1:])]
 
+    @exclusive
     def SGD(self, training_data: Any, epochs: int, mini_batch_size: int, eta: float, lmbda: float = 0.0,
             evaluation_data: Any = None, monitor_evaluation_cost: bool = False,
             monitor_evaluation_accuracy: bool = False, monitor_training_cost: bool = False,
@@ -203,6 +251,8 @@ class NetworkBase:
             "monitor_update_ema", monitor_update_ema, low=0.0, low_inclusive=False, high=1.0)
         early_stopping_n = check_int("early_stopping_n", early_stopping_n, low=0)
         halve_eta_after = check_int("halve_eta_after", halve_eta_after, low=0)
+        if progress is not None and not callable(progress):
+            raise TypeError(f"progress: expected a function progress(epoch, done, total), got {progress!r}")
         train = to_arrays(training_data, self.sizes[0], self.sizes[-1], self.dtype, "training_data")
         n = len(train)
         mini_batch_size = check_int("mini_batch_size", mini_batch_size, low=1, high=n)
@@ -283,6 +333,7 @@ class NetworkBase:
         return History(evaluation_cost, evaluation_accuracy, training_cost, training_accuracy, update_ema, etas,
                        stopped_early)
 
+    @exclusive
     def accuracy(self, data: Any, convert: bool = False) -> int:
         """How many examples of ``data`` the network classifies correctly (argmax of the output).
 
@@ -291,6 +342,7 @@ class NetworkBase:
         """
         return self._evaluate(to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data"))[1]
 
+    @exclusive
     def total_cost(self, data: Any, lmbda: float, convert: bool = False, regularization: str | None = "l2",
                    l1_ratio: float = 0.5, n: int | None = None) -> float:
         """Mean cost over ``data`` plus the penalty of ``regularization``.
@@ -312,6 +364,7 @@ class NetworkBase:
     def _total_cost(self, data: Arrays, opts: UpdateOptions) -> float:
         return self._evaluate(data)[0] / len(data) + self._penalty(opts)
 
+    @exclusive
     def save(self, filename: str | os.PathLike) -> None:
         """Write the network as the book's JSON (``sizes``, ``weights``, ``biases``, ``cost``).
 
@@ -319,10 +372,17 @@ class NetworkBase:
         network saves exactly the book's keys. The file is written atomically: to a temporary
         file in the same directory, then renamed over ``filename``.
         """
+        weights, biases = [np.asarray(w) for w in self.weights], [np.asarray(b) for b in self.biases]
+        for name, arrays in (("weights", weights), ("biases", biases)):
+            for l, (x, y) in enumerate(zip(self.sizes[:-1], self.sizes[1:])):
+                shape = (y, x) if name == "weights" else (y, 1)
+                if l >= len(arrays) or arrays[l].shape != shape or not np.isfinite(arrays[l]).all():
+                    raise ValueError(f"{name}[{l}]: expected finite numbers of shape {shape}; not saving a network "
+                                     "that could not be loaded")
         data: dict[str, Any] = {
             "sizes": self.sizes,
-            "weights": [w.tolist() for w in self.weights],
-            "biases": [b.tolist() for b in self.biases],
+            "weights": [w.tolist() for w in weights],
+            "biases": [b.tolist() for b in biases],
             "cost": self.cost.__name__,
         }
         if any(a != "sigmoid" for a in self.activations):
@@ -342,12 +402,14 @@ class NetworkBase:
                 os.unlink(tmp)
             raise
 
+    @exclusive
     def sparsity(self, threshold: float = 1e-3) -> list[LayerSparsity]:
         """Per weight matrix: the fraction of weights exactly zero and with |w| < threshold."""
         threshold = check_real("threshold", threshold, low=0.0)
         return [LayerSparsity(l, float(np.mean(w == 0)), float(np.mean(np.abs(w) < threshold)))
                 for l, w in enumerate(self.weights, start=1)]
 
+    @exclusive
     def prune(self, threshold: float) -> int:
         """Set every weight with |w| < threshold to exactly zero; returns how many were changed."""
         threshold = check_real("threshold", threshold, low=0.0)
@@ -368,41 +430,56 @@ def read_network_file(filename: str | os.PathLike) -> dict[str, Any]:
     """Read and check a saved network (the book's JSON, or nndl's with optional keys).
 
     Nothing from the file is executed: the cost is looked up by name among the known classes.
+    Whatever is wrong with the file's contents raises ValueError naming the file; a file that
+    cannot be opened raises OSError.
     """
+    with open(filename, "rb") as f:
+        raw = f.read()
     try:
-        with open(filename) as f:
-            data = json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"filename: {os.fspath(filename)!r} is not valid JSON ({error})") from None
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise ValueError(f"filename: {os.fspath(filename)!r} is not a saved network: not valid JSON "
+                         f"({type(error).__name__}: {error})") from None
+    try:
+        return _check_saved_network(data)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"filename: {os.fspath(filename)!r} is not a valid saved network: {error}") from None
+
+
+def _check_saved_network(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ValueError("filename: a saved network is a JSON object")
+        raise ValueError("a saved network is a JSON object")
     missing = [k for k in ("sizes", "weights", "biases", "cost") if k not in data]
     if missing:
-        raise ValueError(f"filename: saved network lacks {', '.join(missing)}")
+        raise ValueError(f"saved network lacks {', '.join(missing)}")
     sizes = check_sizes(data["sizes"])
     if sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) > 500_000_000:
-        raise ValueError(f"filename: sizes {sizes} are too large to load")
+        raise ValueError(f"sizes {sizes} are too large to load")
     weights, biases = data["weights"], data["biases"]
     if not isinstance(weights, list) or not isinstance(biases, list) or len(weights) != len(sizes) - 1 \
             or len(biases) != len(sizes) - 1:
-        raise ValueError(f"filename: expected {len(sizes) - 1} weight and bias arrays for sizes {sizes}")
+        raise ValueError(f"expected {len(sizes) - 1} weight and bias arrays for sizes {sizes}")
     out_w, out_b = [], []
     for l, (x, y) in enumerate(zip(sizes[:-1], sizes[1:])):
         try:
             w = np.array(weights[l], dtype=np.float64)
             b = np.array(biases[l], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"filename: weights or biases of layer {l + 1} are not arrays of numbers") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"weights or biases of layer {l + 1} are not arrays of numbers") from None
         if w.shape != (y, x) or b.shape != (y, 1):
-            raise ValueError(f"filename: layer {l + 1} should have weights ({y}, {x}) and biases ({y}, 1), "
+            raise ValueError(f"layer {l + 1} should have weights ({y}, {x}) and biases ({y}, 1), "
                              f"got {w.shape} and {b.shape}")
         if not (np.isfinite(w).all() and np.isfinite(b).all()):
-            raise ValueError(f"filename: layer {l + 1} has non-finite weights or biases")
+            raise ValueError(f"layer {l + 1} has non-finite weights or biases")
         out_w.append(w)
         out_b.append(b)
     cost = cost_by_name(data["cost"])
-    activations = data.get("activations", "sigmoid")
+    activations = check_activations(data.get("activations", "sigmoid"), None, len(sizes))
+    check_cost_and_output(cost, activations[-1])
     dtype = data.get("dtype", "float64")
+    if not isinstance(dtype, str):
+        raise ValueError(f"dtype: expected 'float32' or 'float64', got {dtype!r}")
+    check_dtype(dtype)
     return {"sizes": sizes, "cost": cost, "activation": activations, "dtype": dtype, "weights": out_w,
             "biases": out_b}
 

@@ -10,8 +10,10 @@ once per call.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
+import zlib
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Iterable, Literal
@@ -57,7 +59,8 @@ def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "da
         raise ValueError(f"{name}: inputs must have shape (n, {n_in}) for this network, got {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name}: no examples")
-    X = np.ascontiguousarray(X, dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf, refused below
+        X = np.require(X, dtype=dtype, requirements="CA")  # C-contiguous and aligned, copied if not
     if not np.isfinite(X).all():
         raise ValueError(f"{name}: inputs contain NaN or infinity")
     n = X.shape[0]
@@ -72,13 +75,29 @@ def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "da
     elif np.issubdtype(targets.dtype, np.floating):
         if targets.shape != (n, n_out):
             raise ValueError(f"{name}: targets must have shape ({n}, {n_out}) (or integer labels ({n},)), got {targets.shape}")
-        Y = np.ascontiguousarray(targets, dtype=dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            Y = np.require(targets, dtype=dtype, requirements="CA")
         if not np.isfinite(Y).all():
             raise ValueError(f"{name}: targets contain NaN or infinity")
         labels = np.argmax(Y, axis=1).astype(np.int64)
     else:
         raise TypeError(f"{name}: targets must be integer labels or float arrays, got dtype {targets.dtype}")
-    return Arrays(X, Y, np.ascontiguousarray(labels))
+    return Arrays(X, Y, np.require(labels, requirements="CA"))
+
+
+def checked_inputs(name: str, a: Any, dtype: np.dtype) -> np.ndarray:
+    """``a`` as a C-contiguous array of ``dtype``; non-numbers (TypeError) and NaN/inf (ValueError) refused."""
+    try:
+        array = np.asarray(a)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{name}: not an array of numbers ({error})") from None
+    if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise TypeError(f"{name}: expected an array of numbers, got dtype {array.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        array = np.require(array, dtype=dtype, requirements="CA")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name}: contains NaN or infinity")
+    return array
 
 
 def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -103,6 +122,9 @@ def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str) -> tuple[n
         ys.append(y)
     X = np.stack(xs)
     if all(isinstance(y, (int, np.integer)) and not isinstance(y, bool) for y in ys):
+        for i, y in enumerate(ys):
+            if not 0 <= y < n_out:  # before the int64 conversion, which overflows on huge ints
+                raise ValueError(f"{name}: example {i} has label {y}, outside [0, {n_out})")
         return X, np.asarray(ys, dtype=np.int64)
     Y = []
     for i, y in enumerate(ys):
@@ -126,9 +148,16 @@ MNIST_FILES = {
 
 def read_idx(path: str | os.PathLike | bytes, name: str = "file") -> np.ndarray:
     """An IDX file (gzip or not) as a uint8 array of its stated shape."""
-    raw = path if isinstance(path, bytes) else open(path, "rb").read()
+    if isinstance(path, bytes):
+        raw = path
+    else:
+        with open(path, "rb") as f:
+            raw = f.read()
     if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
+            raise ValueError(f"{name}: damaged or truncated gzip data ({error})") from None
     if len(raw) < 4:
         raise ValueError(f"{name}: too short to be an IDX file ({len(raw)} bytes)")
     zero, dtype_code, ndim = raw[0] << 8 | raw[1], raw[2], raw[3]
@@ -138,7 +167,7 @@ def read_idx(path: str | os.PathLike | bytes, name: str = "file") -> np.ndarray:
     if len(raw) < header:
         raise ValueError(f"{name}: truncated IDX header")
     shape = struct.unpack(f">{ndim}I", raw[4:header])
-    count = int(np.prod(shape, dtype=np.int64))
+    count = math.prod(shape)  # Python ints: an int64 product could wrap around to the data's length
     if len(raw) - header != count:
         raise ValueError(f"{name}: expected {count} bytes of data for shape {shape}, found {len(raw) - header}")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)

@@ -10,19 +10,21 @@ are copied into the buffer before the next computation.
 from __future__ import annotations
 
 import os
-import threading
 from typing import Any
 
 import numpy as np
 
 from . import _core
-from .base import DivergenceError, NetworkBase, TrainingRun, load_into
-from .data import Arrays, to_arrays
+from .base import DivergenceError, NetworkBase, TrainingRun, exclusive, load_into
+from .data import Arrays, checked_inputs, to_arrays
 from .options import UpdateOptions, check_real
 
 # Mini-batches per call into C++: small enough that Ctrl-C and progress reports come within a
-# fraction of a second, large enough that the per-call cost (microseconds) does not show.
+# fraction of a second, large enough that the per-call cost (microseconds) does not show. The
+# work of an example grows with the parameters: WORK_PER_CHUNK example-parameters is ~0.1 s at
+# ~1e9 per second, so big networks get fewer examples per call (never less than a mini-batch).
 EXAMPLES_PER_CHUNK = 4000
+WORK_PER_CHUNK = 100_000_000
 
 
 class Network(NetworkBase):
@@ -43,7 +45,6 @@ class Network(NetworkBase):
         self._weights = list(self._weight_views)
         self._biases = list(self._bias_views)
         self._state = _core.TrainState()
-        self._lock = threading.Lock()
         self._reset_training_state()
 
     def _reset_training_state(self) -> None:
@@ -92,9 +93,10 @@ class Network(NetworkBase):
         return self._params
 
     # -- computation ----------------------------------------------------------------------------
+    @exclusive
     def feedforward(self, a: np.ndarray) -> np.ndarray:
         """The output for input ``a``: a ``(n_in, 1)`` column as in the book, or rows ``(k, n_in)``."""
-        a = np.asarray(a)
+        a = checked_inputs("a", a, self.dtype)
         n_in = self.sizes[0]
         column = a.ndim == 2 and a.shape == (n_in, 1)
         if not column and (a.ndim != 2 or a.shape[1] != n_in):
@@ -103,9 +105,10 @@ class Network(NetworkBase):
         out = _core.feedforward(self._arch, self._parameters(), X)
         return out.reshape(-1, 1) if column else out
 
+    @exclusive
     def backprop(self, x: np.ndarray, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``(nabla_b, nabla_w)``: the gradient of the cost of one example, layer by layer."""
-        x = np.asarray(x)
+        x = checked_inputs("x", x, self.dtype)
         if x.size != self.sizes[0]:
             raise ValueError(f"x: expected {self.sizes[0]} inputs, got shape {x.shape}")
         n_out = self.sizes[-1]
@@ -115,7 +118,7 @@ class Network(NetworkBase):
             target = np.zeros((1, n_out), self.dtype)
             target[0, y] = 1
         else:
-            target = np.asarray(y)
+            target = checked_inputs("y", y, self.dtype)
             if target.size != n_out:
                 raise ValueError(f"y: expected {n_out} target values or an integer label, got shape {target.shape}")
             target = np.ascontiguousarray(target.reshape(1, n_out), dtype=self.dtype)
@@ -132,6 +135,7 @@ class Network(NetworkBase):
             nabla_b.append(flat[b0:b0 + y].reshape(y, 1))
         return nabla_b, nabla_w
 
+    @exclusive
     def update_mini_batch(self, mini_batch: Any, eta: float, lmbda: float, n: int, regularization: str | None = "l2",
                           l1_method: str = "subgradient", l1_ratio: float = 0.5, momentum: float = 0.0,
                           dropout: float = 0.0) -> None:
@@ -147,6 +151,7 @@ class Network(NetworkBase):
         self._run_chunks(train, order.astype(np.int64), run, epoch)
         return self._state.update_ema
 
+    @exclusive
     def _run_chunks(self, data: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> None:
         opts, m = run.update, run.mini_batch_size
         params = self._parameters()
@@ -159,30 +164,26 @@ class Network(NetworkBase):
                                 opts.momentum)
         dropout = _core.Dropout(run.dropout, self._dropout_key)
         num_batches = (len(data) + m - 1) // m
-        per_chunk = max(1, EXAMPLES_PER_CHUNK // m)
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError("this network is already training in another thread; train a copy instead")
-        try:
-            for begin in range(0, num_batches, per_chunk):
-                end = min(begin + per_chunk, num_batches)
-                snapshot = self._snapshot()
-                done, diverged = _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, end,
-                                                         rule, dropout, self._state)
-                if diverged:
-                    # Replay the chunk up to the mini-batch before the bad one: the network keeps
-                    # the last finite weights (the draws are counter-based, so the replay is exact).
-                    bad = begin + done - 1
-                    self._restore(snapshot)
-                    if bad > begin:
-                        _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, bad, rule,
-                                                dropout, self._state)
-                    raise DivergenceError(
-                        f"mini-batch {bad} gave non-finite weights; the network keeps the weights from before it. "
-                        f"Try a smaller eta (now {opts.eta}).")
-                if run.progress is not None:
-                    run.progress(epoch, end, num_batches)
-        finally:
-            self._lock.release()
+        examples_per_chunk = min(EXAMPLES_PER_CHUNK, WORK_PER_CHUNK // self._arch.num_params)
+        per_chunk = max(1, examples_per_chunk // m)
+        for begin in range(0, num_batches, per_chunk):
+            end = min(begin + per_chunk, num_batches)
+            snapshot = self._snapshot()
+            done, diverged = _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, end,
+                                                     rule, dropout, self._state)
+            if diverged:
+                # Replay the chunk up to the mini-batch before the bad one: the network keeps
+                # the last finite weights (the draws are counter-based, so the replay is exact).
+                bad = begin + done - 1
+                self._restore(snapshot)
+                if bad > begin:
+                    _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, bad, rule,
+                                            dropout, self._state)
+                raise DivergenceError(
+                    f"mini-batch {bad} gave non-finite weights; the network keeps the weights from before it. "
+                    f"Try a smaller eta (now {opts.eta}).")
+            if run.progress is not None:
+                run.progress(epoch, end, num_batches)
 
     def _snapshot(self) -> tuple:
         s = self._state
@@ -199,6 +200,7 @@ class Network(NetworkBase):
             s.l1_applied[...] = l1_applied
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
+    @exclusive
     def _evaluate(self, data: Arrays) -> tuple[float, int]:
         cost_sum, correct = _core.evaluate(self._arch, self._parameters(), data.X, labels=data.labels, Y=data.Y)
         return float(cost_sum), int(correct)

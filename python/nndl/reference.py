@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .base import DivergenceError, NetworkBase, TrainingRun, load_into
+from .base import DivergenceError, NetworkBase, TrainingRun, exclusive, load_into
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost  # noqa: F401  (the book's names)
-from .data import Arrays, to_arrays
+from .data import Arrays, checked_inputs, to_arrays
 from .dropout import dropout_factors
 from .options import UpdateOptions, check_real
 
@@ -44,16 +44,20 @@ class Network(NetworkBase):
         """The activation class of weight layer ``layer`` (1-based)."""
         return ACTIVATIONS[self.activations[layer - 1]]
 
+    @exclusive
     def feedforward(self, a: np.ndarray) -> np.ndarray:
         """The output for input ``a``: a ``(n_in, 1)`` column as in the book, or rows ``(k, n_in)``."""
-        a = np.asarray(a, dtype=self.dtype)
+        a = checked_inputs("a", a, self.dtype)
         rows = not (a.ndim == 2 and a.shape == (self.sizes[0], 1))
         if rows and (a.ndim != 2 or a.shape[1] != self.sizes[0]):
             raise ValueError(f"a: expected a column ({self.sizes[0]}, 1) or rows (k, {self.sizes[0]}), got {a.shape}")
         if rows:
             a = a.T  # columns, one per example
-        for l, (b, w) in enumerate(zip(self.biases, self.weights), start=1):
-            a = self._activation(l).fn(np.dot(w, a) + b)
+        # A saturated sigmoid overflows exp(-z) on the way to its exact limit 0: not worth a warning
+        # (the C++ engine gives the same outputs silently).
+        with np.errstate(over="ignore"):
+            for l, (b, w) in enumerate(zip(self.biases, self.weights), start=1):
+                a = self._activation(l).fn(np.dot(w, a) + b)
         return a.T.copy() if rows else a
 
     def _train_epoch(self, train: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> float | None:
@@ -61,17 +65,12 @@ class Network(NetworkBase):
         num_batches = (n + m - 1) // m
         for batch, k in enumerate(range(0, n, m)):
             mini_batch = [(train.X[i].reshape(-1, 1), train.Y[i].reshape(-1, 1)) for i in order[k:k + m]]
-            saved = ([w.copy() for w in self.weights], [b.copy() for b in self.biases])
-            self._update(mini_batch, run.update, run.dropout, run.ema_tau)
-            if not all(np.isfinite(p).all() for p in self.weights + self.biases):
-                self.weights, self.biases = saved
-                raise DivergenceError(
-                    f"mini-batch {batch} gave non-finite weights; the network keeps the weights from before it. "
-                    f"Try a smaller eta (now {run.update.eta}).")
+            self._checked_update(mini_batch, run.update, run.dropout, run.ema_tau, batch)
             if run.progress is not None and (batch + 1 == num_batches or (batch + 1) % 200 == 0):
                 run.progress(epoch, batch + 1, num_batches)
         return self._update_ema
 
+    @exclusive
     def update_mini_batch(self, mini_batch: Any, eta: float, lmbda: float, n: int, regularization: str | None = "l2",
                           l1_method: str = "subgradient", l1_ratio: float = 0.5, momentum: float = 0.0,
                           dropout: float = 0.0) -> None:
@@ -83,7 +82,22 @@ class Network(NetworkBase):
         dropout = check_real("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
         arrays = to_arrays(mini_batch, self.sizes[0], self.sizes[-1], self.dtype, "mini_batch")
         columns = [(arrays.X[i].reshape(-1, 1), arrays.Y[i].reshape(-1, 1)) for i in range(len(arrays))]
-        self._update(columns, opts, dropout, None)
+        self._checked_update(columns, opts, dropout, None, 0)
+
+    def _checked_update(self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None,
+                        batch: int) -> None:
+        """``_update``, undone with DivergenceError when it makes a weight or bias non-finite."""
+        # _update replaces arrays rather than writing into them, so shallow copies keep the old state
+        saved = (list(self.weights), list(self.biases), list(self._velocity_w), list(self._velocity_b),
+                 list(self._l1_applied), self._l1_total, self._update_ema, self._step)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence below
+            self._update(mini_batch, opts, dropout, ema_tau)
+        if not all(np.isfinite(p).all() for p in self.weights + self.biases):
+            (self.weights, self.biases, self._velocity_w, self._velocity_b, self._l1_applied, self._l1_total,
+             self._update_ema, self._step) = saved
+            raise DivergenceError(
+                f"mini-batch {batch} gave non-finite weights; the network keeps the weights from before it. "
+                f"Try a smaller eta (now {opts.eta}).")
 
     def _update(self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None) -> None:
         nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
@@ -144,13 +158,14 @@ class Network(NetworkBase):
         return [dropout_factors(p, self._dropout_key, self._step, example, l, self.sizes[l]).astype(self.dtype)
                 for l in range(1, self.num_layers - 1)]
 
+    @exclusive
     def backprop(self, x: np.ndarray, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """``(nabla_b, nabla_w)``: the gradient of the cost of one example, layer by layer.
 
         ``x`` is a ``(n_in, 1)`` column (any shape with n_in values); ``y`` the target column or
         an integer label.
         """
-        x = np.asarray(x, dtype=self.dtype)
+        x = checked_inputs("x", x, self.dtype)
         if x.size != self.sizes[0]:
             raise ValueError(f"x: expected {self.sizes[0]} inputs, got shape {x.shape}")
         return self._backprop(x.reshape(-1, 1), self._target_column(y), None)
@@ -163,7 +178,7 @@ class Network(NetworkBase):
             column = np.zeros((n_out, 1), self.dtype)
             column[y] = 1
             return column
-        y = np.asarray(y, dtype=self.dtype)
+        y = checked_inputs("y", y, self.dtype)
         if y.size != n_out:
             raise ValueError(f"y: expected {n_out} target values or an integer label, got shape {y.shape}")
         return y.reshape(-1, 1)
@@ -199,10 +214,11 @@ class Network(NetworkBase):
 
     def _evaluate(self, data: Arrays) -> tuple[float, int]:
         cost_sum, correct = 0.0, 0
-        for x, y, label in zip(data.X, data.Y, data.labels):
-            a = self.feedforward(x.reshape(-1, 1))
-            cost_sum += self.cost.fn(a, y.reshape(-1, 1))
-            correct += int(np.argmax(a) == label)
+        with np.errstate(over="ignore"):  # a saturated float32 output's cost sums to inf: say so, no warning
+            for x, y, label in zip(data.X, data.Y, data.labels):
+                a = self.feedforward(x.reshape(-1, 1))
+                cost_sum += self.cost.fn(a, y.reshape(-1, 1))
+                correct += int(np.argmax(a) == label)
         return cost_sum, correct
 
 
