@@ -29,6 +29,8 @@ from .data import book_form, load_mnist, vectorized_result
 from .datasets import load_idx
 from .gradcheck import gradcheck
 from .network import Network, load
+# Performance controls of the C++ core: SIMD kernel set (NNDL_SIMD) and threads (NNDL_NUM_THREADS).
+from ._core import get_num_threads, set_num_threads, set_simd, simd_info
 
 __version__ = "0.1.0"
 
@@ -37,4 +39,5 @@ __all__ = [
     "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost",
     "Sigmoid", "Tanh", "ReLU", "Softmax",
     "DivergenceError", "History", "LayerSparsity", "gradcheck",
+    "simd_info", "set_simd", "set_num_threads", "get_num_threads",
 ]
