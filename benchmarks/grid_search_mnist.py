@@ -11,7 +11,14 @@ Needs the dask extra: ``pip install ".[dask]"``.
 from __future__ import annotations
 
 import argparse
+import os
 import time
+
+# One engine thread per fit, read when the engine first runs, in this process and in the Dask
+# workers it spawns (they inherit the environment): the workers give the parallelism. Set here
+# rather than with NNDLClassifier(n_threads=1), whose nndl.set_num_threads call hangs in the
+# refit after a Dask search with the current thread pool (reported to the lead).
+os.environ.setdefault("NNDL_NUM_THREADS", "1")
 
 import joblib
 import numpy as np
@@ -31,7 +38,7 @@ def grid_search(X: np.ndarray, y: np.ndarray, epochs: int, backend: str = "dask"
     """The README example: 8 settings x 3 folds = 24 fits, then a refit of the best on all of X."""
     search = GridSearchCV(
         NNDLClassifier(hidden_layer_sizes=(30,), learning_rate_init=0.5, batch_size=10, max_iter=epochs,
-                       random_state=1, n_threads=1),  # one engine thread per fit: workers give the parallelism
+                       random_state=1),
         GRID, cv=3, n_jobs=n_jobs)
     with joblib.parallel_backend(backend):
         search.fit(X, y)
