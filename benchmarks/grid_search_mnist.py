@@ -15,9 +15,9 @@ import os
 import time
 
 # One engine thread per fit, read when the engine first runs, in this process and in the Dask
-# workers it spawns (they inherit the environment): the workers give the parallelism. Set here
-# rather than with NNDLClassifier(n_threads=1), whose nndl.set_num_threads call hangs in the
-# refit after a Dask search with the current thread pool (reported to the lead).
+# workers it spawns (they inherit the environment): the workers give the parallelism. The
+# environment rather than NNDLClassifier(n_threads=1) because builds of the thread pool before
+# d25d5ee could hang in set_num_threads (in the refit after a Dask search).
 os.environ.setdefault("NNDL_NUM_THREADS", "1")
 
 import joblib

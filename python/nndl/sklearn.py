@@ -89,9 +89,9 @@ def _set_engine_threads(n_threads: int) -> None:
 def _writeable(X: np.ndarray) -> np.ndarray:
     """``X``, copied if read-only.
 
-    nndl's C++ binding asks numpy for a writeable pointer even to inputs it only reads, so
-    read-only arrays are refused; joblib hands GridSearchCV's workers read-only memory maps of
-    large inputs, so without this copy parallel searches on MNIST would fail.
+    joblib hands GridSearchCV's workers read-only memory maps of large inputs, and builds of
+    nndl before 32bc59f refused read-only arrays at the C++ boundary; the copy is made only for
+    read-only input, and can go once those builds are gone.
     """
     return X if X.flags.writeable else np.array(X, order="C")
 
