@@ -100,3 +100,27 @@ def test_networks_trained_in_parallel_python_threads(restore_threads, mnist_arra
     for net, ref in zip(nets, alone):
         for a, b in zip(params(net), params(ref)):
             np.testing.assert_array_equal(a, b)
+
+
+def test_pool_works_in_a_forked_child(restore_threads, mnist_arrays):
+    """A fork()ed child inherits the pool object but not its threads: it must start its own
+    rather than wait for threads that do not exist (set_num_threads used to hang there)."""
+    import multiprocessing
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork on this platform")
+    nndl.set_num_threads(2)
+    (X, y), _, _ = mnist_arrays
+    expected = train(2, X[:1000], y[:1000], regularization="l1")[0]
+    ctx = multiprocessing.get_context("fork")
+    import warnings
+    with warnings.catch_warnings():  # Python >= 3.12 warns about fork with threads: that is the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        with ctx.Pool(1) as pool:
+            weights = pool.apply(_train_in_child, (X[:1000], y[:1000]))
+    np.testing.assert_array_equal(weights, expected.weights[0])
+
+
+def _train_in_child(X, y):
+    nndl.set_num_threads(1)
+    nndl.set_num_threads(2)
+    return train(2, X, y, regularization="l1")[0].weights[0]

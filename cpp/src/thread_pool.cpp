@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include <unistd.h>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define NNDL_CPU_RELAX() _mm_pause()
@@ -30,7 +32,9 @@ constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
 
 class ThreadPool {
 public:
-    explicit ThreadPool(int threads) { start(threads); }
+    explicit ThreadPool(int threads) : threads_(threads) { start(threads); }
+    // Read without locking: after fork() the run mutex may have been copied in a locked state.
+    int threads_at_creation() const { return threads_.load(); }
     ~ThreadPool() { stop(); }
 
     int size() {
@@ -42,6 +46,7 @@ public:
         std::lock_guard<std::mutex> hold(run_mutex_);
         stop();
         start(threads);
+        threads_.store(threads);
     }
 
     void run(int parts, const std::function<void(int)>& part) {
@@ -121,6 +126,7 @@ private:
         }
     }
 
+    std::atomic<int> threads_;
     std::mutex run_mutex_;  // one job at a time; also guards resizing
     std::vector<std::thread> workers_;
     std::atomic<Job*> job_{nullptr};
@@ -141,11 +147,26 @@ int default_threads() {
     return hw == 0 ? 1 : static_cast<int>(hw);
 }
 
+struct PoolOwner {
+    ThreadPool* pool;
+    pid_t pid;
+};
+
 ThreadPool& pool() {
     // Created on first use and deliberately never destroyed: joining threads from a static
-    // destructor at interpreter exit can deadlock.
-    static ThreadPool* instance = new ThreadPool(default_threads());
-    return *instance;
+    // destructor at interpreter exit can deadlock. A fork()ed child (multiprocessing, Dask
+    // workers) inherits the pool object but not its threads; joining those would hang forever,
+    // so the child abandons the inherited pool and starts its own with as many threads.
+    static std::atomic<PoolOwner*> owner{new PoolOwner{new ThreadPool(default_threads()), getpid()}};
+    PoolOwner* current = owner.load();
+    const pid_t me = getpid();
+    if (current->pid != me) {
+        auto* fresh = new PoolOwner{new ThreadPool(current->pool->threads_at_creation()), me};
+        if (owner.compare_exchange_strong(current, fresh)) return *fresh->pool;
+        delete fresh->pool;  // another thread of this child replaced it first
+        delete fresh;
+    }
+    return *current->pool;
 }
 
 }  // namespace
