@@ -362,3 +362,11 @@ def test_core_refuses_to_train_into_a_read_only_or_converted_buffer():
         _core.train_minibatches(arch, params, good, Yg, order, 13, 0, 1, rule, dropout, _core.TrainState())
     with pytest.raises(ValueError, match=r"labels: label 2 at position 0 is outside \[0, 2\)"):
         _core.evaluate(arch, params, good, labels=np.full(12, 2, np.int64))
+
+
+@pytest.mark.parametrize("label", [-1, 10, 2**40])
+def test_one_hot_of_a_label_out_of_range_is_refused(label):
+    with pytest.raises(ValueError, match=f"j: label {label} is outside"):
+        nndl.vectorized_result(label)
+    with pytest.raises(ValueError, match=f"label {label} is outside"):
+        nndl.book_form(X[:2], np.array([0, label]), one_hot=True)

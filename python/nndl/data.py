@@ -35,6 +35,8 @@ class Arrays:
 
 def vectorized_result(j: int, n_out: int = 10) -> np.ndarray:
     """A one-hot ``(n_out, 1)`` column with 1.0 at position j (the book's mnist_loader helper)."""
+    if not 0 <= j < n_out:  # a negative j would silently index from the end
+        raise ValueError(f"j: label {j} is outside [0, {n_out})")
     e = np.zeros((n_out, 1))
     e[j] = 1.0
     return e
