@@ -126,6 +126,57 @@ def test_book_pickle_loads(tmp_path, rng):
     assert isinstance(test[0][1], int) and len(validation) == 3
 
 
+def _python2_array_pickle(array: np.ndarray) -> bytes:
+    """The opcodes Python 2's cPickle (protocol 2) writes for a numpy array, as in the book's file:
+    its bytes are a str (BINSTRING), which Python 3 reads back as latin-1 text."""
+    shape = b"(" + b"".join(b"J" + struct.pack("<i", n) for n in array.shape) + b"t"
+    order = array.dtype.byteorder if array.dtype.byteorder in "<>|" else "<"
+    dtype = (b"cnumpy\ndtype\nU\x02" + array.dtype.str[1:].encode() + b"K\x00K\x01\x87R"
+             b"(K\x03U\x01" + order.encode() + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
+    raw = array.tobytes()
+    return (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
+            b"(K\x01" + shape + dtype + b"\x89T" + struct.pack("<i", len(raw)) + raw + b"tb")
+
+
+def test_python2_pickle_loads(tmp_path, rng):
+    """A pickle in the form Python 2 wrote the book's mnist.pkl.gz: float32 images, int64 labels."""
+    splits = [(rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64)) for n in (5, 3, 4)]
+    body = b"".join(_python2_array_pickle(X) + _python2_array_pickle(y) + b"\x86" for X, y in splits)
+    path = write(tmp_path / "mnist.pkl.gz", b"\x80\x02" + body + b"\x87.", compress=True)
+    for (X, y), (X0, y0) in zip(datasets.load_mnist_pickle(path, format="arrays"), splits):
+        np.testing.assert_array_equal(X, X0)
+        np.testing.assert_array_equal(y, y0)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [">f8", "<f4", "u1", ">i4"])
+def test_pickled_arrays_keep_byte_order_and_layout(tmp_path, rng, dtype, order):
+    X = np.asarray(rng.random((4, 6)) * 100, dtype=dtype, order=order)
+    y = np.arange(4, dtype=np.int16)
+    path = write(tmp_path / "x.pkl", pickle.dumps(((X, y),) * 3, protocol=2))
+    (X1, y1), _, _ = datasets.load_mnist_pickle(path, format="arrays")
+    np.testing.assert_array_equal(X1, X.astype(np.float64))
+    np.testing.assert_array_equal(y1, y)
+
+
+@pytest.mark.parametrize("change, message", [
+    ((b"(J\x06\x00\x00\x00t", b"(J\x07\x00\x00\x00t"), "shape \\(7,\\) and float64 with 48 bytes"),
+    ((b"(J\x06\x00\x00\x00t", b"(J\xff\xff\xff\xfft"), "shape \\(-1,\\)"),
+    ((b"U\x02f8", b"U\x02c8"), "only integer and float arrays"),  # complex numbers
+    ((b"U\x02f8", b"U\x02O8"), "Python objects"),
+    ((b"(K\x03U\x01<NNN", b"(K\x03U\x01<NN}"), "not a plain number type"),  # a structured dtype
+    ((b"\x89T", b"N\x89T"), "not \\(shape, dtype, order, data\\)"),
+    ((b"cnumpy\nndarray\n", b"cnumpy\ndtype\n"), "something other than a numpy array"),
+])
+def test_crafted_array_states_are_refused(tmp_path, change, message):
+    """Each field of a pickled array's state is checked before any array is built from it."""
+    array = _python2_array_pickle(np.zeros(6))
+    assert change[0] in array
+    path = write(tmp_path / "x.pkl", b"\x80\x02" + array.replace(*change, 1) + b".")
+    with pytest.raises(DatasetError, match=message):
+        datasets.load_mnist_pickle(path)
+
+
 class _RunsCode:
     def __init__(self, marker: str):
         self.marker = marker
