@@ -3,7 +3,6 @@ Ctrl-C during training, and `nndl reproduce` on a tiny setting."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -104,12 +103,18 @@ def test_ctrl_c_stops_at_a_mini_batch_boundary_and_saves(tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")], "nothing half-written"
 
 
-def test_bench_without_the_module(tmp_path):
-    if importlib.util.find_spec("nndl.bench") is not None:
-        pytest.skip("nndl.bench exists; its own tests cover it")
-    result = nndl_command("bench", cwd=tmp_path)
-    assert result.returncode == 1
-    assert "nndl bench: not available" in result.stderr and "Traceback" not in result.stderr
+@pytest.mark.slow
+def test_bench_quick_runs_every_engine_and_reports_every_target(tmp_path):
+    result = nndl_command("bench", "--quick", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for engine in ("nndl.reference (book, per example) f64 m=10", "numpy matrix form float64 m=10",
+                   "nndl float64 1 thread m=10", "nndl float32 2 threads m=100", "nndl evaluate 10,000 images f64 2 threads"):
+        assert f"| {engine} |" in out, engine
+    targets = [line for line in out.splitlines() if line.endswith("| met |") or line.endswith("| NOT met |")]
+    torch_rows = [line for line in targets if "PyTorch" in line]
+    assert len(targets) - len(torch_rows) == 9 and len(torch_rows) in (0, 4)
+    assert f"{sum(line.endswith('| met |') for line in targets)} of {len(targets)} targets met" in out
 
 
 def test_progress_bar_renders():

@@ -38,7 +38,7 @@
 // Pins a value to a vector register: stops the compiler from folding a load into each of several
 // FMAs (one load per use instead of one per row), which makes the forward tile load-bound.
 #if defined(__x86_64__) || defined(__i386__)
-#define NNDL_IN_REGISTER(v) asm("" : "+x"(v))
+#define NNDL_IN_REGISTER(v) asm("" : "+v"(v))  // "v": any vector register, zmm16-31 included
 #elif defined(__aarch64__)
 #define NNDL_IN_REGISTER(v) asm("" : "+w"(v))
 #else
@@ -86,12 +86,13 @@ template <class T>
 NNDL_INLINE void store(T* p, typename Simd<T>::vec v) {
     std::memcpy(p, &v, sizeof v);
 }
+// A scalar-vector operation broadcasts the scalar: one vbroadcast. (Filling the lanes one by one
+// made GCC assemble wide vectors from 16-byte pieces on the stack inside the hot loops, and each
+// wide reload then stalled on store forwarding.) s - 0 is s exactly, -0 included, so the
+// compiler drops the subtraction; s + 0 would turn -0 into +0 and cost an add.
 template <class T>
 NNDL_INLINE typename Simd<T>::vec splat(T s) {
-    typename Simd<T>::vec v;
-    NNDL_UNROLL
-    for (int l = 0; l < Simd<T>::lanes; ++l) v[l] = s;
-    return v;
+    return s - typename Simd<T>::vec{};
 }
 // Pairwise halving, the same order on every call, so a sum does not depend on the caller.
 NNDL_INLINE double reduce_add(vd v) {

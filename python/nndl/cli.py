@@ -473,14 +473,7 @@ def reproduce_command(args: argparse.Namespace) -> int:
 
 def bench_command(argv: Sequence[str]) -> int:
     """``nndl bench``: hands the rest of the command line to ``nndl.bench.main``."""
-    import importlib
-    try:
-        bench = importlib.import_module("nndl.bench")
-    except ModuleNotFoundError as error:
-        if error.name == "nndl.bench":
-            print("nndl bench: not available in this build of nndl (nndl/bench.py is missing)", file=sys.stderr)
-            return EXIT_ERROR
-        raise
+    from . import bench  # imported here: it is the only command that needs it
     status = bench.main(list(argv))
     return int(status or 0)
 

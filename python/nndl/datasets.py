@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from .data import MNIST_FILES, _bundled, book_form, read_idx
+from .data import MNIST_FILES, _bundled, book_form, pixels_in_unit_range, read_idx
 
 __all__ = ["DatasetError", "FetchError", "load_idx", "load_mnist_pickle", "fetch", "load", "DATASETS",
            "default_cache_dir"]
@@ -76,7 +76,7 @@ def _images_and_labels(images: np.ndarray, labels: np.ndarray, images_name: str,
         raise DatasetError(f"{images_name} holds {len(images)} images but {labels_name} holds {len(labels)} labels")
     if len(images) == 0:
         raise DatasetError(f"{images_name}: no images")
-    X = images.reshape(len(images), -1).astype(np.float64) / 255.0
+    X = pixels_in_unit_range(images)
     return X, labels.astype(np.int64)
 
 

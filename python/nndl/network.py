@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from .alignment import aligned_zeros
 from .base import DivergenceError, NetworkBase, TrainingRun, exclusive, load_into
 from .data import Arrays, checked_inputs, to_arrays
 from .options import UpdateOptions, check_real
@@ -35,7 +36,7 @@ class Network(NetworkBase):
 
     def _allocate(self) -> None:
         self._arch = _core.Architecture(self.sizes, self.activations, self.cost.name)
-        self._params = np.zeros(self._arch.num_params, dtype=self.dtype)
+        self._params = aligned_zeros(self._arch.num_params, self.dtype)  # whole-vector rows, see alignment.py
         self._weight_views = []
         self._bias_views = []
         for l, (x, y) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):

@@ -1,0 +1,41 @@
+"""Arrays the kernels read whole vectors from start on a 64-byte boundary (nndl/alignment.py)."""
+
+import numpy as np
+import pytest
+
+import nndl
+from nndl.alignment import aligned_empty, aligned_require, is_aligned
+from nndl.data import to_arrays
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [1, 7, (3, 5), (50, 784)])
+def test_aligned_empty(shape, dtype):
+    a = aligned_empty(shape, dtype)
+    assert is_aligned(a) and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+    assert a.shape == (shape if isinstance(shape, tuple) else (shape,))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_network_parameters_are_aligned(dtype):
+    net = nndl.Network([784, 30, 10], seed=1, dtype=dtype)
+    assert is_aligned(net.weights[0])
+
+
+def test_bundled_mnist_and_converted_data_are_aligned():
+    (X, y), (Xv, yv), _ = nndl.load_mnist(format="arrays")
+    assert is_aligned(X) and is_aligned(Xv)
+    book = nndl.load_mnist()[0][:100]
+    for dtype in (np.float32, np.float64):
+        arrays = to_arrays(book, 784, 10, np.dtype(dtype))
+        assert is_aligned(arrays.X) and arrays.X.dtype == dtype
+        np.testing.assert_array_equal(arrays.X, X[:100].astype(dtype))
+
+
+def test_aligned_require_copies_only_when_it_must():
+    a = np.arange(12.0).reshape(3, 4)
+    assert np.shares_memory(aligned_require(a, np.dtype(np.float64)), a)  # already fine: no copy
+    for other in (a.astype(np.float32), a[:, ::2], np.asfortranarray(a)):
+        copy = aligned_require(other, np.dtype(np.float64))
+        assert is_aligned(copy) and copy.flags.c_contiguous and not np.shares_memory(copy, other)
+        np.testing.assert_array_equal(copy, other)
