@@ -1,10 +1,12 @@
 """Arrays whose data starts on a 64-byte boundary (a cache line, and one AVX-512 vector).
 
-numpy aligns its allocations to 16 bytes. The C++ kernels load whole vectors from every row of
-the weights and of the inputs; a row that starts 16 bytes past a cache line makes every 64-byte
-load straddle two lines, which costs the kernels about a third of their speed. MNIST's rows
-(784 float64 or float32 numbers) are a whole number of cache lines long, so aligning the start of
-an array aligns every row.
+numpy aligns its large allocations to 16 bytes. The C++ kernels load whole vectors from every
+row of the weights and of the inputs; a row that starts 16 bytes past a cache line makes every
+64-byte load straddle two lines. Measured on this project's AVX-512 machine with the data in
+cache, that made the forward pass of a mini-batch of 10 (784-30-10, float64) 12% slower (5.7 us
+against 5.1) and the fused gradient+update 13% slower (7.6 us against 6.7). MNIST's rows (784
+float64 or float32 numbers) are a whole number of cache lines long, so aligning the start of an
+array aligns every row.
 """
 
 from __future__ import annotations
