@@ -185,3 +185,28 @@ def test_fma_peak_is_measured():
         assert _core.fma_peak_gflops(dtype, 0.01) > 0.1
     with pytest.raises(TypeError):
         _core.fma_peak_gflops(np.int32, 0.01)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("path", AVAILABLE)
+def test_nonfinite_inputs_found_at_any_column(path, dtype):
+    """The training loop's input check (kernels' first_nonfinite_row): NaN, +inf and -inf at every
+    column of a 37-wide row (vector body and tail on every path) are found; huge finite values are
+    not mistaken for them."""
+    rng = np.random.default_rng(5)
+    X = rng.random((40, 37))
+    y = rng.integers(0, 3, 40)
+    huge = np.finfo(dtype).max
+    X[7, :5] = huge
+    X[8, :5] = -huge
+
+    def check():
+        nndl.Network([37, 3], seed=1, dtype=dtype).SGD((X, y), 1, 4, 0.1, verbose=False)  # finite: trains
+        for column in range(37):
+            for bad in (np.nan, np.inf, -np.inf):
+                Xb = X.copy()
+                Xb[29, column] = bad
+                net = nndl.Network([37, 3], seed=1, dtype=dtype)
+                with pytest.raises(ValueError, match=r"inputs contain NaN or infinity \(example 29\)"):
+                    net.SGD((Xb, y), 1, 4, 0.1, verbose=False)
+    run_with(path, check)

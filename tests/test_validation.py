@@ -370,3 +370,35 @@ def test_one_hot_of_a_label_out_of_range_is_refused(label):
         nndl.vectorized_result(label)
     with pytest.raises(ValueError, match=f"label {label} is outside"):
         nndl.book_form(X[:2], np.array([0, label]), one_hot=True)
+
+
+# -- the C++ engine checks training inputs for NaN/inf as it reads each mini-batch, not in a pass
+#    before training: a bad example far into the data is found after several chunks have trained,
+#    and the call must still leave the network exactly as it was.
+def test_nonfinite_input_found_mid_epoch_leaves_the_network_as_before():
+    rng = np.random.default_rng(0)
+    Xb = rng.random((9000, 4))  # > 2 chunks of mini-batches (network.EXAMPLES_PER_CHUNK)
+    yb = rng.integers(0, 2, 9000)
+    Xb[8765, 2] = np.nan
+    net = nndl.Network(SIZES, seed=3)
+    net.SGD((Xb[:100], yb[:100]), 1, 10, 0.5, momentum=0.5, verbose=False)  # some state to keep
+    before = state_of(net)
+    velocity = net._state.velocity.copy()
+    with pytest.raises(ValueError, match=r"training_data: inputs contain NaN or infinity \(example 8765\)"):
+        net.SGD((Xb, yb), 3, 10, 0.5, lmbda=1.0, regularization="l1", l1_method="cumulative", momentum=0.9,
+                verbose=False)
+    assert_unchanged(before, state_of(net))
+    np.testing.assert_array_equal(net._state.velocity, velocity)
+    # and it goes on exactly as a network that never saw the bad call
+    twin = nndl.Network(SIZES, seed=3)
+    twin.SGD((Xb[:100], yb[:100]), 1, 10, 0.5, momentum=0.5, verbose=False)
+    for trained in (net, twin):
+        trained.SGD((Xb[:8000], yb[:8000]), 1, 10, 0.5, verbose=False)
+    for p, q in zip(net.weights + net.biases, twin.weights + twin.biases):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_zero_epochs_still_refuse_nonfinite_inputs(Engine):
+    net = Engine(SIZES, seed=1)
+    with pytest.raises(ValueError, match="training_data: inputs contain NaN or infinity"):
+        net.SGD((NAN_X, y), 0, 3, 0.5, verbose=False)

@@ -137,7 +137,7 @@ py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, p
     py_state.step = state.step;
     py_state.update_ema = state.update_ema;
     py_state.ema_started = state.ema_started;
-    return py::make_tuple(result.batches_done, result.diverged);
+    return py::make_tuple(result.batches_done, result.diverged, result.nonfinite_position);
 }
 
 bool is_float32(const py::array& params) { return params.dtype().is(py::dtype::of<float>()); }
@@ -201,7 +201,9 @@ PYBIND11_MODULE(_core, m) {
         py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
         py::arg("order").noconvert(), py::arg("mini_batch_size"), py::arg("batch_begin"), py::arg("batch_end"),
         py::arg("rule"), py::arg("dropout"), py::arg("state"),
-        "Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged).");
+        "Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,\n"
+        "nonfinite_position): the position in order of an example with NaN or infinite inputs (its mini-batch\n"
+        "not trained), or -1.");
 
     m.def(
         "backprop",

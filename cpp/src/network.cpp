@@ -214,6 +214,11 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
             ws.rows[1][static_cast<size_t>(i)] = X + example * n_in;
             target_rows[static_cast<size_t>(i)] = Y + example * n_out;
         }
+        const int64_t bad_row = kernels.first_nonfinite_row(ws.rows[1].data(), m, n_in);
+        if (bad_row >= 0) {
+            result.nonfinite_position = first + bad_row;
+            break;
+        }
         if (rule.l1_method == L1Method::cumulative) state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
         const UpdateStep<T> step(rule, m, state.l1_total);
         const int parts = parts_for(arch, m);

@@ -67,6 +67,14 @@ class DivergenceError(FloatingPointError):
     """Training produced a non-finite weight; the network keeps the weights from before that step."""
 
 
+class NonFiniteInput(Exception):
+    """Raised inside SGD by an engine that checks the training inputs as it reads them."""
+
+    def __init__(self, example: int):
+        super().__init__(example)
+        self.example = example  # the row of the training data that holds a NaN or an infinity
+
+
 class History(tuple):
     """The book's four per-epoch lists, ``(evaluation_cost, evaluation_accuracy, training_cost,
     training_accuracy)``, so ``a, b, c, d = net.SGD(...)`` works as in the book; plus
@@ -196,6 +204,18 @@ class NetworkBase:
         self.default_weight_initializer()
 
     # -- hooks each engine implements ---------------------------------------------------------
+    # True when _train_epoch checks the training inputs for NaN and infinity as it reads them
+    # (raising NonFiniteInput before the offending mini-batch): SGD then skips its own pass over
+    # the whole training set, which costs as much as a tenth of an epoch of the C++ engine.
+    checks_inputs_while_training = False
+
+    def _state_before_training(self) -> Any:
+        """What SGD restores when checks_inputs_while_training finds a bad input mid-way."""
+        raise NotImplementedError
+
+    def _restore_state_before_training(self, saved: Any) -> None:
+        raise NotImplementedError
+
     def _allocate(self) -> None:
         """Prepare storage for parameters and training state (before the first initializer)."""
 
@@ -253,7 +273,11 @@ class NetworkBase:
         halve_eta_after = check_int("halve_eta_after", halve_eta_after, low=0)
         if progress is not None and not callable(progress):
             raise TypeError(f"progress: expected a function progress(epoch, done, total), got {progress!r}")
-        train = to_arrays(training_data, self.sizes[0], self.sizes[-1], self.dtype, "training_data")
+        # Every epoch reads every example, so an engine that checks inputs as it reads them finds a
+        # bad one in the first epoch, before any monitor or early-stopping logic looks at the data.
+        inputs_checked_in_training = self.checks_inputs_while_training and epochs > 0
+        train = to_arrays(training_data, self.sizes[0], self.sizes[-1], self.dtype, "training_data",
+                          check_finite_inputs=not inputs_checked_in_training)
         n = len(train)
         mini_batch_size = check_int("mini_batch_size", mini_batch_size, low=1, high=n)
         evaluation = None
@@ -264,6 +288,7 @@ class NetworkBase:
         update = UpdateOptions(update.eta, update.lmbda, n, update.regularization, update.l1_method,
                                update.l1_ratio, update.momentum)
         run = TrainingRun(update, mini_batch_size, dropout, ema_tau, progress)
+        saved = self._state_before_training() if inputs_checked_in_training else None
         self._reset_training_state()
 
         evaluation_cost: list[float] = []
@@ -282,6 +307,10 @@ class NetworkBase:
                 ema = self._train_epoch(train, order, run, epoch)
             except DivergenceError as error:
                 raise DivergenceError(f"training diverged in epoch {epoch}: {error}") from None
+            except NonFiniteInput as bad:
+                self._restore_state_before_training(saved)  # as if refused before training, like the other engine
+                raise ValueError(f"training_data: inputs contain NaN or infinity (example {bad.example}); "
+                                 "the network is unchanged") from None
             if ema_tau is not None and ema is not None:
                 update_ema.append(float(ema))
             if verbose:

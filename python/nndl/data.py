@@ -49,8 +49,13 @@ def is_array_form(data: object) -> bool:
             and data[0].ndim == 2 and isinstance(data[1], np.ndarray))
 
 
-def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "data") -> Arrays:
-    """Validate ``data`` (either form) against a network with n_in inputs and n_out outputs."""
+def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "data",
+              check_finite_inputs: bool = True) -> Arrays:
+    """Validate ``data`` (either form) against a network with n_in inputs and n_out outputs.
+
+    ``check_finite_inputs=False`` leaves the NaN/infinity check of the inputs to a caller that
+    makes it as it reads them (the C++ engine's training loop); targets are always checked.
+    """
     if isinstance(data, Arrays):
         X, targets = data.X, data.Y
     elif is_array_form(data):
@@ -65,7 +70,7 @@ def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "da
         raise ValueError(f"{name}: no examples")
     with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf, refused below
         X = aligned_require(X, dtype)  # C-contiguous, copied (to a 64-byte boundary) if not
-    if not np.isfinite(X).all():
+    if check_finite_inputs and not np.isfinite(X).all():
         raise ValueError(f"{name}: inputs contain NaN or infinity")
     n = X.shape[0]
     if np.issubdtype(targets.dtype, np.integer) or targets.dtype == np.bool_:

@@ -16,7 +16,7 @@ import numpy as np
 
 from . import _core
 from .alignment import aligned_zeros
-from .base import DivergenceError, NetworkBase, TrainingRun, exclusive, load_into
+from .base import DivergenceError, NetworkBase, NonFiniteInput, TrainingRun, exclusive, load_into
 from .data import Arrays, checked_inputs, to_arrays
 from .options import UpdateOptions, check_real
 
@@ -33,6 +33,7 @@ class Network(NetworkBase):
 
     public_name = "nndl.Network"
     engine = "c++"
+    checks_inputs_while_training = True  # train_minibatches checks each mini-batch's rows as it reads them
 
     def _allocate(self) -> None:
         self._arch = _core.Architecture(self.sizes, self.activations, self.cost.name)
@@ -170,8 +171,10 @@ class Network(NetworkBase):
         for begin in range(0, num_batches, per_chunk):
             end = min(begin + per_chunk, num_batches)
             snapshot = self._snapshot()
-            done, diverged = _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, end,
-                                                     rule, dropout, self._state)
+            done, diverged, nonfinite_at = _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin,
+                                                                   end, rule, dropout, self._state)
+            if nonfinite_at >= 0:
+                raise NonFiniteInput(int(order[nonfinite_at]))
             if diverged:
                 # Replay the chunk up to the mini-batch before the bad one: the network keeps
                 # the last finite weights (the draws are counter-based, so the replay is exact).
@@ -185,6 +188,14 @@ class Network(NetworkBase):
                     f"Try a smaller eta (now {opts.eta}).")
             if run.progress is not None:
                 run.progress(epoch, end, num_batches)
+
+    def _state_before_training(self) -> tuple:
+        return self._snapshot(), self._rng.bit_generator.state
+
+    def _restore_state_before_training(self, saved: tuple) -> None:
+        snapshot, rng_state = saved
+        self._restore(snapshot)
+        self._rng.bit_generator.state = rng_state
 
     def _snapshot(self) -> tuple:
         s = self._state

@@ -35,6 +35,8 @@ struct KernelTable {
                          T* velocity_b, T* l1_applied_w, double* row_change);
     // z <- 1 / (1 + exp(-z)) elementwise
     void (*sigmoid)(T* z, int64_t count);
+    // The first i in [0, m) whose row rows[i][0 .. width) holds a NaN or an infinity, or -1.
+    int64_t (*first_nonfinite_row)(const T* const* rows, int64_t m, int64_t width);
 };
 
 struct KernelSet {

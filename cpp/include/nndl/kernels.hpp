@@ -71,6 +71,14 @@ void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, i
 // L1 cache. row_change[j] = sum_k |w_new - w_old| + (b_new - b_new): non-finite exactly when a
 // new parameter of row j is. This is the scalar fallback and the oracle of the SIMD version.
 template <class T>
+int64_t first_nonfinite_row(const T* const* rows, int64_t m, int64_t width) {
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t k = 0; k < width; ++k)
+            if (!std::isfinite(rows[i][k])) return i;
+    return -1;
+}
+
+template <class T>
 void fused_regularized_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
                               int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& step, T* velocity_w,
                               T* velocity_b, T* l1_applied_w, T* g_row, double* row_change) {

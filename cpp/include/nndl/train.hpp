@@ -29,11 +29,16 @@ struct Dropout {
 struct ChunkResult {
     int64_t batches_done = 0;  // mini-batches trained in this call
     bool diverged = false;     // the last mini-batch trained left a non-finite weight or bias
+    // When >= 0: the position in `order` of an example whose inputs hold a NaN or an infinity;
+    // training stopped before its mini-batch, which was not trained.
+    int64_t nonfinite_position = -1;
 };
 
 // Train mini-batches [batch_begin, batch_end) of one epoch. Mini-batch b holds the examples
 // order[b*m .. min((b+1)*m, n)) (the last one may be short, as in the book). X is (n, n_in), Y is
-// (n, n_out). Stops early, after the offending update, when a parameter becomes non-finite.
+// (n, n_out). Stops early, after the offending update, when a parameter becomes non-finite, and
+// before the mini-batch, when one of its inputs is NaN or infinite (checked as it is read, so the
+// caller need not make a separate pass over X).
 template <class T>
 ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
                               const int64_t* order, int64_t mini_batch_size, int64_t batch_begin,
