@@ -349,20 +349,36 @@ NNDL_INLINE void store_as(T* p, V v) {
     else store(p, v);
 }
 
+// The book's l1*sgn(w), sgn(0) = 0: l1 with w's sign bit, kept where w != 0.
+NNDL_INLINE vd l1_times_sign(vd w, const UpdateConstants<vd>& c) {
+    const vd signed_l1 = (vd)(((vl)w & (vl)splat<double>(-0.0)) | (vl)c.l1_step);
+    return select(w != c.zero, signed_l1, c.zero);
+}
+NNDL_INLINE vf l1_times_sign(vf w, const UpdateConstants<vf>& c) {
+    const vf signed_l1 = (vf)(((vi)w & (vi)splat<float>(-0.0f)) | (vi)c.l1_step);
+    return select(w != c.zero, signed_l1, c.zero);
+}
+template <class T>
+NNDL_INLINE T l1_times_sign(T w, const UpdateConstants<T>& c) {
+    return w > c.zero ? c.l1_step : (w < c.zero ? -c.l1_step : c.zero);
+}
+
 // One weight (scalar V) or one vector of weights: the new value of w, given its summed gradient g.
 // vel / q point at the weight's velocity and l1_applied entries when the rule uses them.
 template <bool kSubgradient, bool kMomentum, Post kPost, class T, class V>
 NNDL_INLINE V updated_weight(V w, V g, const UpdateConstants<V>& c, T* vel, T* q) {
-    V step = -(c.eta_over_m * g) - c.l2_shrink * w;
-    if constexpr (kSubgradient)  // the book's l1*sgn(w) with sgn(0) = 0, as two masked copies of l1
-        step -= select(w > c.zero, c.l1_step, c.zero) - select(w < c.zero, c.l1_step, c.zero);
     V v;
     if constexpr (kMomentum) {
+        V step = -(c.eta_over_m * g) - c.l2_shrink * w;
+        if constexpr (kSubgradient) step -= l1_times_sign(w, c);
         const V velocity = c.momentum * load_as<T, V>(vel) + step;
         store_as<T, V>(vel, velocity);
         v = w + velocity;
     } else {
-        v = w + step;
+        // The same step grouped for two fused multiply-adds (w - l2*w, then - (eta/m)*g); this
+        // runs once per weight per mini-batch, as often as one example's gradient FMA.
+        v = (w - c.l2_shrink * w) - c.eta_over_m * g;
+        if constexpr (kSubgradient) v -= l1_times_sign(w, c);
     }
     if constexpr (kPost == Post::proximal) {
         const V shrunk = abs_of(v) - c.l1_step;

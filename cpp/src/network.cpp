@@ -66,8 +66,7 @@ double macs_per_example(const Architecture& arch) {
 }
 
 // How many parts to split `rows` examples into: one unless the work pays for the hand-off.
-int parts_for(const Architecture& arch, int64_t rows) {
-    const int threads = num_threads();
+int parts_for(const Architecture& arch, int64_t rows, int threads) {
     if (threads <= 1 || static_cast<double>(rows) * macs_per_example(arch) < kParallelMinMacs) return 1;
     return static_cast<int>(std::min<int64_t>(threads, rows));
 }
@@ -206,6 +205,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
     Workspace<T> ws(arch, mini_batch_size);
     std::vector<const T*> target_rows(static_cast<size_t>(mini_batch_size));
     const double num_weights = static_cast<double>(arch.num_weights());
+    const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
     for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
         const int64_t first = batch * mini_batch_size;
         const int64_t m = std::min(mini_batch_size, n - first);
@@ -221,7 +221,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
         }
         if (rule.l1_method == L1Method::cumulative) state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
         const UpdateStep<T> step(rule, m, state.l1_total);
-        const int parts = parts_for(arch, m);
+        const int parts = parts_for(arch, m, threads);
         parallel_for(parts, [&](int p) {
             const Range rows = part_range(m, parts, p, kExampleAlign);
             forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step);
@@ -287,7 +287,7 @@ void forward_blocks(const Architecture& arch, const T* params, const T* X, int64
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in();
     const int64_t blocks = (k + kEvalBlock - 1) / kEvalBlock;
-    const int parts = static_cast<int>(std::min<int64_t>(parts_for(arch, k), std::max<int64_t>(blocks, 1)));
+    const int parts = static_cast<int>(std::min<int64_t>(parts_for(arch, k, num_threads()), std::max<int64_t>(blocks, 1)));
     std::vector<Workspace<T>> workspaces;
     for (int p = 0; p < parts; ++p) workspaces.emplace_back(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1)));
     parallel_for(parts, [&](int p) {

@@ -178,6 +178,12 @@ void set_num_threads(int n) {
     pool().resize(n);
 }
 
-void parallel_for(int parts, const std::function<void(int)>& part) { pool().run(parts, part); }
+void parallel_for(int parts, const std::function<void(int)>& part) {
+    if (parts <= 1) {  // nothing to hand off: skip the pool and its fork check (a getpid system call)
+        if (parts == 1) part(0);
+        return;
+    }
+    pool().run(parts, part);
+}
 
 }  // namespace nndl
