@@ -402,3 +402,27 @@ def test_zero_epochs_still_refuse_nonfinite_inputs(Engine):
     net = Engine(SIZES, seed=1)
     with pytest.raises(ValueError, match="training_data: inputs contain NaN or infinity"):
         net.SGD((NAN_X, y), 0, 3, 0.5, verbose=False)
+
+
+# -- and evaluates: accuracy and total_cost find a bad row as each block is read, on any thread
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("method", ["accuracy", "total_cost"])
+def test_nonfinite_input_found_while_evaluating_names_the_first_bad_example(method, threads):
+    rng = np.random.default_rng(1)
+    Xb = rng.random((3000, 64))  # 12 evaluation blocks, enough work to split between two threads
+    yb = rng.integers(0, 2, 3000)
+    Xb[2900, 0], Xb[1234, 3] = np.inf, np.nan  # in blocks 11 and 4: different threads, later one first
+    net = nndl.Network([64, 30, 2], seed=1)
+    args = (0.0,) if method == "total_cost" else ()
+    before = nndl.get_num_threads()
+    nndl.set_num_threads(threads)
+    try:
+        with pytest.raises(ValueError, match=r"^data: inputs contain NaN or infinity \(example 1234\)$"):
+            getattr(net, method)((Xb, yb), *args)
+        Xb[1234, 3] = 0.5
+        with pytest.raises(ValueError, match=r"\(example 2900\)"):
+            getattr(net, method)((Xb, yb), *args)
+        Xb[2900, 0] = 0.5
+        getattr(net, method)((Xb, yb), *args)  # finite again: evaluates
+    finally:
+        nndl.set_num_threads(before)

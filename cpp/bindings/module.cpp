@@ -270,12 +270,13 @@ PYBIND11_MODULE(_core, m) {
                     py::gil_scoped_release release;
                     e = evaluate<T>(arch, p, x, y, lab, n);
                 }
-                return py::make_tuple(e.cost_sum, e.correct);
+                return py::make_tuple(e.cost_sum, e.correct, e.nonfinite_row);
             };
             return is_float32(params) ? run(float{}) : run(double{});
         },
         py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert() = py::none(),
-        py::arg("labels").noconvert() = py::none(), "(sum of the cost over the examples, number classified correctly).");
+        py::arg("labels").noconvert() = py::none(), "(sum of the cost over the examples, number classified correctly, first row of X with a NaN or an\n"
+        "infinity or -1; the sums mean nothing unless it is -1).");
 
     m.def("dropout_uniform", &dropout_uniform, py::arg("key"), py::arg("step"), py::arg("example"), py::arg("layer"),
           py::arg("unit"), "The counter-based uniform draw behind dropout masks (for tests).");

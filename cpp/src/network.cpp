@@ -281,25 +281,37 @@ constexpr int64_t kEvalBlock = 256;  // rows per forward block when evaluating
 
 // Forward passes of k rows in blocks of kEvalBlock, blocks shared out between threads (part p
 // takes blocks p, p + parts, ...), each part with its own workspace. visit(block, first, m, a_out)
-// sees each block's output activations; it runs on the part's thread.
+// sees each block's output activations; it runs on the part's thread. With check_inputs, each
+// block's rows are checked for NaN and infinity as they are first read (a block with one is not
+// visited) and the first such row is returned; -1 otherwise.
 template <class T, class Visit>
-void forward_blocks(const Architecture& arch, const T* params, const T* X, int64_t k, Visit visit) {
+int64_t forward_blocks(const Architecture& arch, const T* params, const T* X, int64_t k, bool check_inputs,
+                       Visit visit) {
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in();
     const int64_t blocks = (k + kEvalBlock - 1) / kEvalBlock;
     const int parts = static_cast<int>(std::min<int64_t>(parts_for(arch, k, num_threads()), std::max<int64_t>(blocks, 1)));
     std::vector<Workspace<T>> workspaces;
     for (int p = 0; p < parts; ++p) workspaces.emplace_back(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1)));
+    std::vector<int64_t> block_nonfinite(static_cast<size_t>(blocks), -1);
     parallel_for(parts, [&](int p) {
         Workspace<T>& ws = workspaces[static_cast<size_t>(p)];
         for (int64_t block = p; block < blocks; block += parts) {
             const int64_t first = block * kEvalBlock;
             const int64_t m = std::min(kEvalBlock, k - first);
             for (int64_t i = 0; i < m; ++i) ws.rows[1][static_cast<size_t>(i)] = X + (first + i) * n_in;
+            const int64_t bad = check_inputs ? kernels.first_nonfinite_row(ws.rows[1].data(), m, n_in) : -1;
+            if (bad >= 0) {
+                block_nonfinite[static_cast<size_t>(block)] = first + bad;
+                continue;
+            }
             forward_rows(arch, kernels, params, 0, m, ws, false, Dropout{}, 0);
             visit(block, first, m, static_cast<const T*>(ws.a[arch.num_layers() - 1].data()));
         }
     });
+    for (int64_t row : block_nonfinite)
+        if (row >= 0) return row;
+    return -1;
 }
 
 }  // namespace
@@ -307,7 +319,7 @@ void forward_blocks(const Architecture& arch, const T* params, const T* X, int64
 template <class T>
 void feedforward(const Architecture& arch, const T* params, const T* X, int64_t k, T* out) {
     const int64_t n_out = arch.n_out();
-    forward_blocks<T>(arch, params, X, k, [&](int64_t, int64_t first, int64_t m, const T* a_out) {
+    forward_blocks<T>(arch, params, X, k, false, [&](int64_t, int64_t first, int64_t m, const T* a_out) {
         std::copy(a_out, a_out + m * n_out, out + first * n_out);
     });
 }
@@ -320,7 +332,8 @@ Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const
     // Per-block sums, added up in block order afterwards: the total does not depend on threads.
     std::vector<double> block_cost(static_cast<size_t>(blocks), 0.0);
     std::vector<int64_t> block_correct(static_cast<size_t>(blocks), 0);
-    forward_blocks<T>(arch, params, X, n, [&](int64_t block, int64_t first, int64_t m, const T* a_out) {
+    const int64_t nonfinite_row = forward_blocks<T>(arch, params, X, n, true, [&](int64_t block, int64_t first,
+                                                                                   int64_t m, const T* a_out) {
         std::vector<T> one_hot(static_cast<size_t>(n_out));
         double cost = 0;
         int64_t correct = 0;
@@ -342,6 +355,7 @@ Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const
         block_correct[static_cast<size_t>(block)] = correct;
     });
     Evaluation result;
+    result.nonfinite_row = nonfinite_row;
     for (int64_t b = 0; b < blocks; ++b) {
         result.cost_sum += block_cost[static_cast<size_t>(b)];
         result.correct += block_correct[static_cast<size_t>(b)];

@@ -208,6 +208,9 @@ class NetworkBase:
     # (raising NonFiniteInput before the offending mini-batch): SGD then skips its own pass over
     # the whole training set, which costs as much as a tenth of an epoch of the C++ engine.
     checks_inputs_while_training = False
+    # True when _evaluate raises NonFiniteInput for a NaN or infinite input, found as it reads the
+    # rows (and in parallel): accuracy and total_cost then skip their own pass over the data.
+    checks_inputs_while_evaluating = False
 
     def _state_before_training(self) -> Any:
         """What SGD restores when checks_inputs_while_training finds a bad input mid-way."""
@@ -369,7 +372,9 @@ class NetworkBase:
         ``convert`` is accepted for the book's signature; the form of the labels (one-hot or int)
         is read from the data itself.
         """
-        return self._evaluate(to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data"))[1]
+        arrays = to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data",
+                           check_finite_inputs=not self.checks_inputs_while_evaluating)
+        return self._evaluate_checked(arrays)[1]
 
     @exclusive
     def total_cost(self, data: Any, lmbda: float, convert: bool = False, regularization: str | None = "l2",
@@ -382,16 +387,24 @@ class NetworkBase:
         penalty on the 10,000-image validation set five-fold. Called directly with ``n=None``,
         ``len(data)`` is used, as in the book.
         """
-        arrays = to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data")
+        arrays = to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data",
+                           check_finite_inputs=not self.checks_inputs_while_evaluating)
         opts = UpdateOptions.checked(1.0, lmbda, len(arrays) if n is None else n, regularization, "subgradient",
                                      l1_ratio)
         return self._total_cost(arrays, opts)
+
+    def _evaluate_checked(self, data: Arrays) -> tuple[float, int]:
+        """_evaluate on data the caller named "data", a NaN/infinity found on the way refused."""
+        try:
+            return self._evaluate(data)
+        except NonFiniteInput as bad:
+            raise ValueError(f"data: inputs contain NaN or infinity (example {bad.example})") from None
 
     def _penalty(self, opts: UpdateOptions) -> float:
         return penalty(self.weights, opts.lmbda, opts.n, opts.regularization, opts.l1_ratio)
 
     def _total_cost(self, data: Arrays, opts: UpdateOptions) -> float:
-        return self._evaluate(data)[0] / len(data) + self._penalty(opts)
+        return self._evaluate_checked(data)[0] / len(data) + self._penalty(opts)
 
     @exclusive
     def save(self, filename: str | os.PathLike) -> None:

@@ -34,6 +34,7 @@ class Network(NetworkBase):
     public_name = "nndl.Network"
     engine = "c++"
     checks_inputs_while_training = True  # train_minibatches checks each mini-batch's rows as it reads them
+    checks_inputs_while_evaluating = True  # and evaluate each block's
 
     def _allocate(self) -> None:
         self._arch = _core.Architecture(self.sizes, self.activations, self.cost.name)
@@ -214,7 +215,10 @@ class Network(NetworkBase):
 
     @exclusive
     def _evaluate(self, data: Arrays) -> tuple[float, int]:
-        cost_sum, correct = _core.evaluate(self._arch, self._parameters(), data.X, labels=data.labels, Y=data.Y)
+        cost_sum, correct, nonfinite_row = _core.evaluate(self._arch, self._parameters(), data.X, labels=data.labels,
+                                                          Y=data.Y)
+        if nonfinite_row >= 0:
+            raise NonFiniteInput(int(nonfinite_row))
         return float(cost_sum), int(correct)
 
     # -- pickling (joblib and Dask ship networks to worker processes) ----------------------------

@@ -50,13 +50,14 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
 template <class T>
 void backprop(const Architecture& arch, const T* params, const T* X, const T* Y, int64_t m, T* grad);
 
-// Output activations (k, n_out) for inputs X (k, n_in).
+// Output activations (k, n_out) for inputs X (k, n_in), which the caller has checked to be finite.
 template <class T>
 void feedforward(const Architecture& arch, const T* params, const T* X, int64_t k, T* out);
 
 struct Evaluation {
     double cost_sum = 0.0;  // sum over examples of the cost (no penalty term)
     int64_t correct = 0;    // examples whose largest output is at the label
+    int64_t nonfinite_row = -1;  // when >= 0: the first row of X with a NaN or an infinity (sums not valid)
 };
 
 // Cost and accuracy over X (n, n_in). Targets come from Y (n, n_out) when given, else one-hot of
