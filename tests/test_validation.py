@@ -426,3 +426,21 @@ def test_nonfinite_input_found_while_evaluating_names_the_first_bad_example(meth
         getattr(net, method)((Xb, yb), *args)  # finite again: evaluates
     finally:
         nndl.set_num_threads(before)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_nonfinite_input_found_by_either_thread_of_a_large_mini_batch(threads):
+    rng = np.random.default_rng(2)
+    Xb = rng.random((3000, 64))
+    yb = rng.integers(0, 2, 3000)
+    Xb[[2500, 2999], [5, 63]] = np.nan, -np.inf
+    net = nndl.Network([64, 30, 2], seed=4)
+    before = state_of(net)
+    saved = nndl.get_num_threads()
+    nndl.set_num_threads(threads)  # mini-batches of 1000 on this net are split between two threads
+    try:
+        with pytest.raises(ValueError, match=r"training_data: inputs contain NaN or infinity \(example (2500|2999)\)"):
+            net.SGD((Xb, yb), 2, 1000, 0.5, verbose=False)
+    finally:
+        nndl.set_num_threads(saved)
+    assert_unchanged(before, state_of(net))

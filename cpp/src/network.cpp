@@ -206,6 +206,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
     std::vector<const T*> target_rows(static_cast<size_t>(mini_batch_size));
     const double num_weights = static_cast<double>(arch.num_weights());
     const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
+    std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
     for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
         const int64_t first = batch * mini_batch_size;
         const int64_t m = std::min(mini_batch_size, n - first);
@@ -214,19 +215,27 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
             ws.rows[1][static_cast<size_t>(i)] = X + example * n_in;
             target_rows[static_cast<size_t>(i)] = Y + example * n_out;
         }
-        const int64_t bad_row = kernels.first_nonfinite_row(ws.rows[1].data(), m, n_in);
-        if (bad_row >= 0) {
-            result.nonfinite_position = first + bad_row;
+        const int parts = parts_for(arch, m, threads);
+        // Each part checks its own rows for NaN and infinity as it first reads them (from main
+        // memory: done serially, this wait would not overlap between threads).
+        std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
+        parallel_for(parts, [&](int p) {
+            const Range rows = part_range(m, parts, p, kExampleAlign);
+            const int64_t bad = kernels.first_nonfinite_row(ws.rows[1].data() + rows.begin, rows.end - rows.begin, n_in);
+            if (bad >= 0) {
+                part_nonfinite[static_cast<size_t>(p)] = rows.begin + bad;
+                return;
+            }
+            forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step);
+            backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
+        });
+        const auto bad = std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
+        if (bad != part_nonfinite.end()) {  // nothing of this mini-batch is applied
+            result.nonfinite_position = first + *bad;
             break;
         }
         if (rule.l1_method == L1Method::cumulative) state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
         const UpdateStep<T> step(rule, m, state.l1_total);
-        const int parts = parts_for(arch, m, threads);
-        parallel_for(parts, [&](int p) {
-            const Range rows = part_range(m, parts, p, kExampleAlign);
-            forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step);
-            backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
-        });
         parallel_for(parts, [&](int p) {
             for (size_t l = 1; l < L; ++l) {
                 const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
