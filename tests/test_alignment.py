@@ -39,3 +39,32 @@ def test_aligned_require_copies_only_when_it_must():
         copy = aligned_require(other, np.dtype(np.float64))
         assert is_aligned(copy) and copy.flags.c_contiguous and not np.shares_memory(copy, other)
         np.testing.assert_array_equal(copy, other)
+
+
+def test_book_format_rows_of_one_array_are_used_without_a_copy():
+    (X, y), _, _ = nndl.load_mnist(format="arrays")
+    book = nndl.data.book_form(X, y, one_hot=True)  # what load_mnist() returns, built from X
+    arrays = to_arrays(book, 784, 10, np.dtype(np.float64))
+    assert np.shares_memory(arrays.X, X) and not arrays.X.flags.writeable  # a read-only view, never written
+    np.testing.assert_array_equal(arrays.X, X)
+    np.testing.assert_array_equal(arrays.labels, y)
+
+
+@pytest.mark.parametrize("change", ["shuffled", "one row copied", "every other row", "float32 network"])
+def test_book_format_rows_not_of_one_array_are_copied(change):
+    X = nndl.load_mnist(format="arrays")[0][0][:300]
+    book = nndl.data.book_form(X, np.arange(300) % 10)
+    expected, dtype = X, np.float64
+    if change == "shuffled":
+        order = np.random.default_rng(0).permutation(300)
+        book, expected = [book[i] for i in order], X[order]
+    elif change == "one row copied":
+        book[150] = (book[150][0].copy(), book[150][1])
+    elif change == "every other row":
+        book, expected = book[::2], X[::2]
+    else:
+        dtype = np.float32
+        expected = X.astype(np.float32)
+    arrays = to_arrays(book, 784, 10, np.dtype(dtype))
+    assert not np.shares_memory(arrays.X, X) and is_aligned(arrays.X)
+    np.testing.assert_array_equal(arrays.X, expected)

@@ -109,6 +109,28 @@ def checked_inputs(name: str, a: Any, dtype: np.dtype) -> np.ndarray:
     return array
 
 
+def _rows_without_copy(xs: list[np.ndarray], n_in: int, dtype: np.dtype) -> np.ndarray | None:
+    """The inputs as one read-only (n, n_in) array without copying them, when they are consecutive
+    rows of one array of ``dtype`` (as in the book-format lists of ``load_mnist()``); else None.
+
+    What this saves is less the copy than the first touch of a training set's worth of fresh
+    memory: 0.76 s for MNIST in float64 on this project's machine, every time SGD is called.
+    """
+    first = xs[0]
+    base = first.base
+    if base is None or first.dtype != dtype:
+        return None
+    itemsize = dtype.itemsize
+    if not all(x.base is base and x.dtype == dtype and x.strides == (itemsize,) for x in xs):
+        return None
+    starts = np.fromiter((x.ctypes.data for x in xs), dtype=np.uintp, count=len(xs))
+    row = n_in * itemsize
+    if len(xs) > 1 and not (np.diff(starts) == row).all():
+        return None  # e.g. a shuffled list: the rows are in another order
+    # Every row is a valid view of `base`, so the whole strided range lies within it.
+    return np.lib.stride_tricks.as_strided(first, shape=(len(xs), n_in), strides=(row, itemsize), writeable=False)
+
+
 def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str,
                     dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """The book's list of (x, y) tuples as two arrays, the inputs already of ``dtype``."""
@@ -132,11 +154,11 @@ def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str,
             raise ValueError(f"{name}: example {i} has {x.size} inputs, the network takes {n_in}")
         xs.append(x.reshape(n_in))
         ys.append(y)
-    # Stacked into a preallocated array: np.stack allocating its own result is ~20x slower here
-    # (0.8 s for MNIST's 50,000 rows, against 0.04 s).
-    X = aligned_empty((len(xs), n_in), dtype)
-    with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf, refused later
-        np.stack(xs, out=X, casting="unsafe")
+    X = _rows_without_copy(xs, n_in, dtype)
+    if X is None:
+        X = aligned_empty((len(xs), n_in), dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # out-of-range values become inf, refused later
+            np.concatenate(xs, out=X.reshape(-1), casting="unsafe")
     if all(isinstance(y, (int, np.integer)) and not isinstance(y, bool) for y in ys):
         for i, y in enumerate(ys):
             if not 0 <= y < n_out:  # before the int64 conversion, which overflows on huge ints

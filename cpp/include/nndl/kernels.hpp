@@ -66,10 +66,7 @@ void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, i
     }
 }
 
-// Rows [j_begin, j_end): the gradient of each weight row, summed over the mini-batch into `g_row`
-// (n_in scratch), then the regularized update of that row in one more pass while it is still in
-// L1 cache. row_change[j] = sum_k |w_new - w_old| + (b_new - b_new): non-finite exactly when a
-// new parameter of row j is. This is the scalar fallback and the oracle of the SIMD version.
+// The first of rows [0, m) (width numbers each) holding a NaN or an infinity, or -1.
 template <class T>
 int64_t first_nonfinite_row(const T* const* rows, int64_t m, int64_t width) {
     for (int64_t i = 0; i < m; ++i)
@@ -78,6 +75,10 @@ int64_t first_nonfinite_row(const T* const* rows, int64_t m, int64_t width) {
     return -1;
 }
 
+// Rows [j_begin, j_end): the gradient of each weight row, summed over the mini-batch into `g_row`
+// (n_in scratch), then the regularized update of that row in one more pass while it is still in
+// L1 cache. row_change[j] = sum_k |w_new - w_old| + (b_new - b_new): non-finite exactly when a
+// new parameter of row j is. This is the scalar fallback and the oracle of the SIMD version.
 template <class T>
 void fused_regularized_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
                               int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& step, T* velocity_w,
