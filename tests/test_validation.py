@@ -384,9 +384,11 @@ def test_nonfinite_input_found_mid_epoch_leaves_the_network_as_before():
     net.SGD((Xb[:100], yb[:100]), 1, 10, 0.5, momentum=0.5, verbose=False)  # some state to keep
     before = state_of(net)
     velocity = net._state.velocity.copy()
+    chunks_trained = []
     with pytest.raises(ValueError, match=r"training_data: inputs contain NaN or infinity \(example 8765\)"):
         net.SGD((Xb, yb), 3, 10, 0.5, lmbda=1.0, regularization="l1", l1_method="cumulative", momentum=0.9,
-                verbose=False)
+                verbose=False, progress=lambda epoch, done, total: chunks_trained.append(done))
+    assert chunks_trained  # the bad example came after whole chunks had been trained (and undone)
     assert_unchanged(before, state_of(net))
     np.testing.assert_array_equal(net._state.velocity, velocity)
     # and it goes on exactly as a network that never saw the bad call
