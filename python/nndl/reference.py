@@ -54,8 +54,10 @@ class Network(NetworkBase):
         if rows:
             a = a.T  # columns, one per example
         # A saturated sigmoid overflows exp(-z) on the way to its exact limit 0: not worth a warning
-        # (the C++ engine gives the same outputs silently).
-        with np.errstate(over="ignore"):
+        # (the C++ engine gives the same outputs silently). Finite float32 weights near its limit can
+        # overflow a product to inf and inf - inf to NaN: the output is then NaN, as in C++, and an
+        # accuracy count scores it wrong rather than stopping evaluation with a warning.
+        with np.errstate(over="ignore", invalid="ignore"):
             for l, (b, w) in enumerate(zip(self.biases, self.weights), start=1):
                 a = self._activation(l).fn(np.dot(w, a) + b)
         return a.T.copy() if rows else a
