@@ -32,8 +32,10 @@ def main() -> None:
     seconds = time.perf_counter() - start
     W1, b1, W2, b2 = params
     out = 1 / (1 + np.exp(-((1 / (1 + np.exp(-(Xv @ W1.T + b1)))) @ W2.T + b2)))
-    print(f"numpy matrix form, {dtype.name}, mini-batch {m}: epoch {seconds:.3f} s, "
-          f"validation accuracy {int((out.argmax(1) == yv).sum())} / {len(yv)}")
+    print(
+        f"numpy matrix form, {dtype.name}, mini-batch {m}: epoch {seconds:.3f} s, "
+        f"validation accuracy {int((out.argmax(1) == yv).sum())} / {len(yv)}"
+    )
 
 
 if __name__ == "__main__":

@@ -37,8 +37,10 @@ def main() -> None:
             for n in (50_000, 2_000):
                 data = to_arrays((X[:n], y[:n]), 784, 10, np.dtype(dtype))  # slices keep the 64-byte alignment
                 one, two = fastest_epoch(data, dtype, 1), fastest_epoch(data, dtype, 2)
-                print(f"{np.dtype(dtype).name}, {n:>6,} images: 1 thread {one:.4f} s, 2 threads {two:.4f} s, "
-                      f"ratio {one / two:.2f}")
+                print(
+                    f"{np.dtype(dtype).name}, {n:>6,} images: 1 thread {one:.4f} s, 2 threads {two:.4f} s, "
+                    f"ratio {one / two:.2f}"
+                )
     finally:
         nndl.set_num_threads(threads_before)
 

@@ -23,7 +23,7 @@ def test_network_parameters_are_aligned(dtype):
 
 
 def test_bundled_mnist_and_converted_data_are_aligned():
-    (X, y), (Xv, yv), _ = nndl.load_mnist(format="arrays")
+    (X, _y), (Xv, _yv), _ = nndl.load_mnist(format="arrays")
     assert is_aligned(X) and is_aligned(Xv)
     book = nndl.load_mnist()[0][:100]
     for dtype in (np.float32, np.float64):

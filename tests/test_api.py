@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import nndl
-from nndl import reference
 
 
 def test_attributes_as_in_the_book(Engine):
@@ -63,7 +62,7 @@ def test_feedforward_column_and_rows(Engine, rng):
 def test_data_in_both_forms_gives_the_same_answers(Engine, mnist_arrays):
     (X, y), (Xv, yv), _ = mnist_arrays
     net = Engine([784, 10, 10], seed=1)
-    as_book = nndl.book_form(Xv[:300], yv[:300])                # ints: the book's validation data
+    as_book = nndl.book_form(Xv[:300], yv[:300])  # ints: the book's validation data
     as_book_one_hot = nndl.book_form(Xv[:300], yv[:300], one_hot=True)  # one-hot: its training data
     one_hot = np.eye(10)[yv[:300]]
     answers = {net.accuracy(d) for d in (as_book, as_book_one_hot, (Xv[:300], yv[:300]), (Xv[:300], one_hot))}
@@ -82,9 +81,18 @@ def test_data_in_both_forms_gives_the_same_answers(Engine, mnist_arrays):
 def test_sgd_returns_the_books_four_lists(Engine, mnist_arrays, capsys):
     (X, y), (Xv, yv), _ = mnist_arrays
     net = Engine([784, 10, 10], seed=1)
-    ec, ea, tc, ta = net.SGD((X[:500], y[:500]), 2, 10, 0.5, lmbda=1.0, evaluation_data=(Xv[:100], yv[:100]),
-                             monitor_evaluation_cost=True, monitor_evaluation_accuracy=True,
-                             monitor_training_cost=True, monitor_training_accuracy=True)
+    ec, ea, tc, ta = net.SGD(
+        (X[:500], y[:500]),
+        2,
+        10,
+        0.5,
+        lmbda=1.0,
+        evaluation_data=(Xv[:100], yv[:100]),
+        monitor_evaluation_cost=True,
+        monitor_evaluation_accuracy=True,
+        monitor_training_cost=True,
+        monitor_training_accuracy=True,
+    )
     assert len(ec) == len(ea) == len(tc) == len(ta) == 2
     assert all(isinstance(v, int) for v in ea + ta) and all(isinstance(v, float) for v in ec + tc)
     out = capsys.readouterr().out
@@ -107,8 +115,17 @@ def test_short_mnist_run_reaches_ninety_percent(mnist_arrays):
     """The book's network on the full training set, one epoch: above 90% on validation."""
     (X, y), (Xv, yv), (Xt, yt) = mnist_arrays
     net = nndl.Network([784, 30, 10], seed=1)
-    h = net.SGD((X, y), 2, 10, 0.5, lmbda=5.0, regularization="l1", evaluation_data=(Xv, yv),
-                monitor_evaluation_accuracy=True, verbose=False)
+    h = net.SGD(
+        (X, y),
+        2,
+        10,
+        0.5,
+        lmbda=5.0,
+        regularization="l1",
+        evaluation_data=(Xv, yv),
+        monitor_evaluation_accuracy=True,
+        verbose=False,
+    )
     assert h.evaluation_accuracy[-1] > 9300
     assert net.accuracy((Xt, yt)) > 9300
 

@@ -16,15 +16,34 @@ from nndl import cli
 
 
 def nndl_command(*args: str, cwd, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nndl", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "nndl", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_train_json_save_and_plot(tmp_path):
     pytest.importorskip("matplotlib")
-    result = nndl_command("train", "--limit", "1000", "--epochs", "2", "--seed", "1", "--regularization", "l1",
-                          "--l1-method", "proximal", "--lmbda", "1", "--save", "net.json", "--plot", "curves.png", "--json",
-                          cwd=tmp_path)
+    result = nndl_command(
+        "train",
+        "--limit",
+        "1000",
+        "--epochs",
+        "2",
+        "--seed",
+        "1",
+        "--regularization",
+        "l1",
+        "--l1-method",
+        "proximal",
+        "--lmbda",
+        "1",
+        "--save",
+        "net.json",
+        "--plot",
+        "curves.png",
+        "--json",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["event"] for r in records] == ["start", "epoch", "epoch", "end"]
@@ -38,8 +57,22 @@ def test_train_json_save_and_plot(tmp_path):
 
 
 def test_train_human_output_python_engine(tmp_path):
-    result = nndl_command("train", "--limit", "300", "--epochs", "1", "--engine", "python", "--regularization", "l2",
-                          "--sizes", "784,20,10", "--seed", "2", cwd=tmp_path)
+    result = nndl_command(
+        "train",
+        "--limit",
+        "300",
+        "--epochs",
+        "1",
+        "--engine",
+        "python",
+        "--regularization",
+        "l2",
+        "--sizes",
+        "784,20,10",
+        "--seed",
+        "2",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "nndl.reference.Network(sizes=[784, 20, 10]" in out
@@ -47,17 +80,21 @@ def test_train_human_output_python_engine(tmp_path):
     assert result.stderr == ""  # not a terminal: no progress bar unless asked
 
 
-@pytest.mark.parametrize("args, status, message", [
-    (["train", "--eta", "abc"], 2, "argument --eta: expected a number, got 'abc'"),
-    (["train", "--regularization", "l3"], 2, "invalid choice: 'l3'"),
-    (["train", "--sizes", "784,x"], 2, "layer sizes"),
-    (["train", "--dropout", "1"], 2, "must be < 1"),
-    (["train", "--bogus"], 2, "unrecognized arguments: --bogus"),
-    (["train", "--train-images", "a"], 2, "go together"),
-    ([], 2, "required"),
-    (["train", "--load", "missing.json"], 1, "no such file: missing.json"),
-    (["train", "--data", "/no/such/dir"], 1, "neither a known dataset"),
-], ids=["eta", "regularization", "sizes", "dropout", "unknown-flag", "idx-paths", "no-command", "load", "data"])
+@pytest.mark.parametrize(
+    "args, status, message",
+    [
+        (["train", "--eta", "abc"], 2, "argument --eta: expected a number, got 'abc'"),
+        (["train", "--regularization", "l3"], 2, "invalid choice: 'l3'"),
+        (["train", "--sizes", "784,x"], 2, "layer sizes"),
+        (["train", "--dropout", "1"], 2, "must be < 1"),
+        (["train", "--bogus"], 2, "unrecognized arguments: --bogus"),
+        (["train", "--train-images", "a"], 2, "go together"),
+        ([], 2, "required"),
+        (["train", "--load", "missing.json"], 1, "no such file: missing.json"),
+        (["train", "--data", "/no/such/dir"], 1, "neither a known dataset"),
+    ],
+    ids=["eta", "regularization", "sizes", "dropout", "unknown-flag", "idx-paths", "no-command", "load", "data"],
+)
 def test_user_errors_are_one_line(tmp_path, monkeypatch, capsys, args, status, message):
     monkeypatch.chdir(tmp_path)
     assert cli.main(args) == status
@@ -77,9 +114,27 @@ def test_incompatible_sizes_in_a_subprocess(tmp_path):
 def test_ctrl_c_stops_at_a_mini_batch_boundary_and_saves(tmp_path):
     # Many epochs, so training is certainly running when the signal arrives; SIGINT is sent once
     # the first epoch has been reported.
-    process = subprocess.Popen([sys.executable, "-m", "nndl", "train", "--limit", "5000", "--epochs", "10000",
-                                "--seed", "3", "--save", "net.json", "--json"], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nndl",
+            "train",
+            "--limit",
+            "5000",
+            "--epochs",
+            "10000",
+            "--seed",
+            "3",
+            "--save",
+            "net.json",
+            "--json",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = []
         for line in process.stdout:
@@ -108,8 +163,13 @@ def test_bench_quick_runs_every_engine_and_reports_every_target(tmp_path):
     result = nndl_command("bench", "--quick", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for engine in ("nndl.reference (book, per example) f64 m=10", "numpy matrix form float64 m=10",
-                   "nndl float64 1 thread m=10", "nndl float32 2 threads m=100", "nndl evaluate 10,000 images f64 2 threads"):
+    for engine in (
+        "nndl.reference (book, per example) f64 m=10",
+        "numpy matrix form float64 m=10",
+        "nndl float64 1 thread m=10",
+        "nndl float32 2 threads m=100",
+        "nndl evaluate 10,000 images f64 2 threads",
+    ):
         assert f"| {engine} |" in out, engine
     targets = [line for line in out.splitlines() if line.endswith("| met |") or line.endswith("| NOT met |")]
     torch_rows = [line for line in targets if "PyTorch" in line]
@@ -119,6 +179,7 @@ def test_bench_quick_runs_every_engine_and_reports_every_target(tmp_path):
 
 def test_progress_bar_renders():
     import io
+
     stream = io.StringIO()
     bar = cli.ProgressBar(stream, True, epochs=30)
     bar.update(0, 250, 5000)
@@ -131,6 +192,7 @@ def test_progress_bar_renders():
 def test_reproduce_writes_a_report(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     from nndl import reproduce
+
     monkeypatch.setitem(reproduce.QUICK, "n_training", 500)
     configs = [c for c in reproduce.CONFIGS if c.key in ("l2", "l1-proximal-5")]
     report = reproduce.run(tmp_path, quick=True, epochs=1, configs=configs, log=None)

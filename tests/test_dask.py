@@ -28,8 +28,14 @@ GRID = {"penalty": ["l1", "l2"], "alpha": [0.1, 1.0]}
 @pytest.fixture(scope="module")
 def cluster():
     # Worker processes (not threads), so the estimator and its network really travel by pickle.
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None, scheduler_kwargs=QUIET_SCHEDULER) as local_cluster:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        scheduler_kwargs=QUIET_SCHEDULER,
+    ) as local_cluster:
         yield local_cluster
 
 

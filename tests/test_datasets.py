@@ -96,9 +96,12 @@ def test_load_directory_splits_like_the_book(tmp_path, rng):
     labels = rng.integers(0, 10, size=30).astype(np.uint8)
     for key, name in nndl.data.MNIST_FILES.items():
         array = images if key.endswith("images") else labels
-        write(tmp_path / (name if key.startswith("train") else name[:-3]), idx_bytes(array),
-              compress=key.startswith("train"))
-    (X, y), (Xv, yv), (Xt, yt) = datasets.load(tmp_path, format="arrays", validation_size=10)
+        write(
+            tmp_path / (name if key.startswith("train") else name[:-3]),
+            idx_bytes(array),
+            compress=key.startswith("train"),
+        )
+    (X, _y), (Xv, yv), (Xt, _yt) = datasets.load(tmp_path, format="arrays", validation_size=10)
     assert (len(X), len(Xv), len(Xt)) == (20, 10, 30)
     np.testing.assert_array_equal(yv, labels[20:])
     with pytest.raises(DatasetError, match="no t10k-labels"):
@@ -108,9 +111,9 @@ def test_load_directory_splits_like_the_book(tmp_path, rng):
 
 # -- the book's pickle ------------------------------------------------------------------------
 
+
 def book_pickle(rng, protocol: int = 2) -> tuple[bytes, tuple]:
-    splits = tuple((rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64))
-                   for n in (5, 3, 4))
+    splits = tuple((rng.random((n, 784), dtype=np.float32), rng.integers(0, 10, n).astype(np.int64)) for n in (5, 3, 4))
     return gzip.compress(pickle.dumps(splits, protocol=protocol)), splits
 
 
@@ -131,11 +134,15 @@ def _python2_array_pickle(array: np.ndarray) -> bytes:
     its bytes are a str (BINSTRING), which Python 3 reads back as latin-1 text."""
     shape = b"(" + b"".join(b"J" + struct.pack("<i", n) for n in array.shape) + b"t"
     order = array.dtype.byteorder if array.dtype.byteorder in "<>|" else "<"
-    dtype = (b"cnumpy\ndtype\nU\x02" + array.dtype.str[1:].encode() + b"K\x00K\x01\x87R"
-             b"(K\x03U\x01" + order.encode() + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb")
+    dtype = (
+        b"cnumpy\ndtype\nU\x02" + array.dtype.str[1:].encode() + b"K\x00K\x01\x87R"
+        b"(K\x03U\x01" + order.encode() + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+    )
     raw = array.tobytes()
-    return (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
-            b"(K\x01" + shape + dtype + b"\x89T" + struct.pack("<i", len(raw)) + raw + b"tb")
+    return (
+        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01b\x87R"
+        b"(K\x01" + shape + dtype + b"\x89T" + struct.pack("<i", len(raw)) + raw + b"tb"
+    )
 
 
 def test_python2_pickle_loads(tmp_path, rng):
@@ -159,15 +166,18 @@ def test_pickled_arrays_keep_byte_order_and_layout(tmp_path, rng, dtype, order):
     np.testing.assert_array_equal(y1, y)
 
 
-@pytest.mark.parametrize("change, message", [
-    ((b"(J\x06\x00\x00\x00t", b"(J\x07\x00\x00\x00t"), "shape \\(7,\\) and float64 with 48 bytes"),
-    ((b"(J\x06\x00\x00\x00t", b"(J\xff\xff\xff\xfft"), "shape \\(-1,\\)"),
-    ((b"U\x02f8", b"U\x02c8"), "only integer and float arrays"),  # complex numbers
-    ((b"U\x02f8", b"U\x02O8"), "Python objects"),
-    ((b"(K\x03U\x01<NNN", b"(K\x03U\x01<NN}"), "not a plain number type"),  # a structured dtype
-    ((b"\x89T", b"N\x89T"), "not \\(shape, dtype, order, data\\)"),
-    ((b"cnumpy\nndarray\n", b"cnumpy\ndtype\n"), "something other than a numpy array"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ((b"(J\x06\x00\x00\x00t", b"(J\x07\x00\x00\x00t"), "shape \\(7,\\) and float64 with 48 bytes"),
+        ((b"(J\x06\x00\x00\x00t", b"(J\xff\xff\xff\xfft"), "shape \\(-1,\\)"),
+        ((b"U\x02f8", b"U\x02c8"), "only integer and float arrays"),  # complex numbers
+        ((b"U\x02f8", b"U\x02O8"), "Python objects"),
+        ((b"(K\x03U\x01<NNN", b"(K\x03U\x01<NN}"), "not a plain number type"),  # a structured dtype
+        ((b"\x89T", b"N\x89T"), "not \\(shape, dtype, order, data\\)"),
+        ((b"cnumpy\nndarray\n", b"cnumpy\ndtype\n"), "something other than a numpy array"),
+    ],
+)
 def test_crafted_array_states_are_refused(tmp_path, change, message):
     """Each field of a pickled array's state is checked before any array is built from it."""
     array = _python2_array_pickle(np.zeros(6))
@@ -207,6 +217,7 @@ def test_object_arrays_in_a_pickle_are_refused(tmp_path):
 
 
 # -- fetch ------------------------------------------------------------------------------------
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep pytest's output clean
@@ -255,8 +266,7 @@ def test_fetch_downloads_checks_and_caches(tmp_path, server, tiny_dataset):
     for name in tiny_dataset:
         (www / name).unlink()
     assert datasets.fetch("tiny", cache_dir=tmp_path / "cache", base_url=url) == paths
-    training, validation, test = datasets.load("tiny", format="arrays", validation_size=2,
-                                               cache_dir=tmp_path / "cache")
+    training, validation, test = datasets.load("tiny", format="arrays", validation_size=2, cache_dir=tmp_path / "cache")
     assert (len(training[0]), len(validation[0]), len(test[0])) == (4, 2, 6)
 
 
@@ -291,4 +301,4 @@ def test_unknown_dataset_name():
 def test_bundled_mnist_passes_the_recorded_digests():
     # The bundled files were re-compressed, so they match the recorded digests of the content.
     for key, name in nndl.data.MNIST_FILES.items():
-        assert datasets._digest_matches(nndl.data._bundled(name), datasets.DATASETS["mnist"].files[key])
+        assert nndl.data.catalog._digest_matches(nndl.data.mnist._bundled(name), datasets.DATASETS["mnist"].files[key])

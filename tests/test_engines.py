@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 
 import nndl
-from nndl import reference
-
 from conftest import max_abs_diff
+from nndl import reference
 
 REGULARIZATIONS = [
     ("none", "subgradient"),
@@ -86,8 +85,15 @@ def test_update_mini_batch_agrees(mnist_arrays, regularization, l1_method):
     mini_batch = nndl.book_form(X[:10], y[:10], one_hot=True)  # the book's list of (x, y)
     for _ in range(4):  # several steps, so L1 methods meet weights at and around zero
         for net in (fast, ref):
-            net.update_mini_batch(mini_batch, eta=3.0, lmbda=500.0, n=1000, regularization=regularization,
-                                  l1_method=l1_method, l1_ratio=0.3)
+            net.update_mini_batch(
+                mini_batch,
+                eta=3.0,
+                lmbda=500.0,
+                n=1000,
+                regularization=regularization,
+                l1_method=l1_method,
+                l1_ratio=0.3,
+            )
     assert max_abs_diff(params(fast), params(ref)) < 1e-12
     if l1_method != "subgradient":
         assert fast.sparsity()[0].zero_fraction > 0.1  # the step was large enough to reach zero
@@ -99,10 +105,11 @@ def test_update_with_momentum_and_dropout_agrees(mnist_arrays, activation, outpu
     sizes = [784, 16, 12, 10]
     fast, ref = pair(sizes, activation=per_layer(activation, sizes), output=output, cost=cost)
     for step in range(3):
-        batch = (X[10 * step:10 * step + 10], y[10 * step:10 * step + 10])
+        batch = (X[10 * step : 10 * step + 10], y[10 * step : 10 * step + 10])
         for net in (fast, ref):
-            net.update_mini_batch(batch, eta=0.1, lmbda=2.0, n=100, regularization="l1", l1_method="cumulative",
-                                  momentum=0.9, dropout=0.4)
+            net.update_mini_batch(
+                batch, eta=0.1, lmbda=2.0, n=100, regularization="l1", l1_method="cumulative", momentum=0.9, dropout=0.4
+            )
     assert max_abs_diff(params(fast), params(ref)) < 1e-12
 
 
@@ -120,6 +127,7 @@ def test_dropout_zero_is_no_dropout(mnist_arrays):
 def test_dropout_masks_are_the_same_numbers_in_both_engines():
     from nndl import _core
     from nndl.dropout import dropout_uniform
+
     units = np.arange(50)
     for key, step, example, layer in [(0, 0, 0, 1), (2**62 + 7, 123456, 9, 2), (99, 2**40, 99, 7)]:
         python = dropout_uniform(key, step, example, layer, units)
@@ -131,24 +139,45 @@ def test_dropout_masks_are_the_same_numbers_in_both_engines():
 
 def test_dropout_drops_the_expected_share_and_keeps_the_mean():
     from nndl.dropout import dropout_factors
+
     factors = np.concatenate([dropout_factors(0.3, 7, step, 0, 1, 1000) for step in range(20)])
     dropped = np.mean(factors == 0)
     assert 0.28 < dropped < 0.32
     assert abs(factors.mean() - 1.0) < 0.03  # inverted dropout: the expected factor is 1
 
 
-@pytest.mark.parametrize("regularization, l1_method", [("l2", "subgradient"), ("l1", "subgradient"),
-                                                       ("l1", "proximal"), ("l1", "cumulative"),
-                                                       ("elastic_net", "proximal")])
+@pytest.mark.parametrize(
+    "regularization, l1_method",
+    [
+        ("l2", "subgradient"),
+        ("l1", "subgradient"),
+        ("l1", "proximal"),
+        ("l1", "cumulative"),
+        ("elastic_net", "proximal"),
+    ],
+)
 def test_epoch_agrees(mnist_arrays, regularization, l1_method):
     """A whole epoch on 3,000 MNIST images, monitors included, in both engines."""
     (X, y), (Xv, yv), _ = mnist_arrays
     fast, ref = pair([784, 30, 10], seed=1)
-    results = [net.SGD((X[:3000], y[:3000]), 1, 10, 0.5, lmbda=5.0, regularization=regularization,
-                       l1_method=l1_method, evaluation_data=(Xv[:1000], yv[:1000]), monitor_evaluation_cost=True,
-                       monitor_evaluation_accuracy=True, monitor_training_cost=True, monitor_training_accuracy=True,
-                       verbose=False)
-               for net in (fast, ref)]
+    results = [
+        net.SGD(
+            (X[:3000], y[:3000]),
+            1,
+            10,
+            0.5,
+            lmbda=5.0,
+            regularization=regularization,
+            l1_method=l1_method,
+            evaluation_data=(Xv[:1000], yv[:1000]),
+            monitor_evaluation_cost=True,
+            monitor_evaluation_accuracy=True,
+            monitor_training_cost=True,
+            monitor_training_accuracy=True,
+            verbose=False,
+        )
+        for net in (fast, ref)
+    ]
     assert max_abs_diff(params(fast), params(ref)) < 1e-9
     (ec_f, ea_f, tc_f, ta_f), (ec_r, ea_r, tc_r, ta_r) = results
     assert ea_f == ea_r and ta_f == ta_r  # accuracy counts exactly equal
@@ -162,8 +191,20 @@ def test_full_mnist_epoch_agrees(mnist_arrays):
     """The foundation's contract: one whole epoch on the book's 50,000 images, same seed."""
     (X, y), (Xv, yv), _ = mnist_arrays
     fast, ref = pair([784, 30, 10], seed=1)
-    histories = [net.SGD((X, y), 1, 10, 0.5, lmbda=5.0, regularization="l1", evaluation_data=(Xv, yv),
-                         monitor_evaluation_accuracy=True, verbose=False) for net in (fast, ref)]
+    histories = [
+        net.SGD(
+            (X, y),
+            1,
+            10,
+            0.5,
+            lmbda=5.0,
+            regularization="l1",
+            evaluation_data=(Xv, yv),
+            monitor_evaluation_accuracy=True,
+            verbose=False,
+        )
+        for net in (fast, ref)
+    ]
     assert max_abs_diff(params(fast), params(ref)) < 1e-9
     assert histories[0].evaluation_accuracy == histories[1].evaluation_accuracy
     assert histories[0].evaluation_accuracy[0] > 9000  # the book's net passes 90% after one epoch
@@ -172,8 +213,20 @@ def test_full_mnist_epoch_agrees(mnist_arrays):
 def test_momentum_epoch_and_update_ema_agree(mnist_arrays):
     (X, y), _, _ = mnist_arrays
     fast, ref = pair([784, 20, 10], seed=4)
-    h = [net.SGD((X[:2000], y[:2000]), 2, 20, 0.2, lmbda=1.0, momentum=0.5, dropout=0.2, monitor_update_ema=0.1,
-                 verbose=False) for net in (fast, ref)]
+    h = [
+        net.SGD(
+            (X[:2000], y[:2000]),
+            2,
+            20,
+            0.2,
+            lmbda=1.0,
+            momentum=0.5,
+            dropout=0.2,
+            monitor_update_ema=0.1,
+            verbose=False,
+        )
+        for net in (fast, ref)
+    ]
     assert max_abs_diff(params(fast), params(ref)) < 1e-9
     np.testing.assert_allclose(h[0].update_ema, h[1].update_ema, rtol=1e-9)
     assert len(h[0].update_ema) == 2 and all(v > 0 for v in h[0].update_ema)

@@ -29,8 +29,12 @@ import nndl
 from nndl.data import read_idx
 
 FUZZ_EXAMPLES = int(os.environ.get("NNDL_FUZZ_EXAMPLES", "300"))
-FUZZ = settings(max_examples=FUZZ_EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def write(data: bytes, suffix: str = "") -> str:
@@ -50,14 +54,32 @@ def mutated(draw, seed: bytes):
         if kind == "flip" and data:
             data[at] ^= 1 << draw(st.integers(0, 7))
         elif kind == "delete" and data:
-            del data[at:at + draw(st.integers(1, 16))]
+            del data[at : at + draw(st.integers(1, 16))]
         elif kind == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=8))
         elif kind == "truncate":
             del data[at:]
         else:  # tokens that make structurally interesting JSON and IDX headers
-            data[at:at] = draw(st.sampled_from([b"[", b"]", b"{", b"}", b",", b'"', b"NaN", b"-Infinity", b"1e999",
-                                                b"9" * 40, b"null", b"true", b"\xff\xff\xff\xff", b"\x00\x00\x08\x03"]))
+            data[at:at] = draw(
+                st.sampled_from(
+                    [
+                        b"[",
+                        b"]",
+                        b"{",
+                        b"}",
+                        b",",
+                        b'"',
+                        b"NaN",
+                        b"-Infinity",
+                        b"1e999",
+                        b"9" * 40,
+                        b"null",
+                        b"true",
+                        b"\xff\xff\xff\xff",
+                        b"\x00\x00\x08\x03",
+                    ]
+                )
+            )
     return bytes(data)
 
 
@@ -76,17 +98,21 @@ def _saved_network() -> bytes:
 
 VALID_NETWORK = _saved_network()
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats() | st.text(max_size=8),
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
-    max_leaves=20)
+    max_leaves=20,
+)
 network_like = st.fixed_dictionaries(
     {},
-    optional={"sizes": st.lists(st.integers(-3, 5), max_size=4) | json_values,
-              "weights": json_values, "biases": json_values,
-              "cost": st.sampled_from(["CrossEntropyCost", "QuadraticCost", "LogLikelihoodCost"]) | json_values,
-              "activations": st.lists(st.sampled_from(["sigmoid", "relu", "softmax", "x"]), max_size=3) | json_values,
-              "dtype": st.sampled_from(["float32", "float64", "int8", "U9"]) | json_values}).map(
-    lambda d: json.dumps(d).encode())
+    optional={
+        "sizes": st.lists(st.integers(-3, 5), max_size=4) | json_values,
+        "weights": json_values,
+        "biases": json_values,
+        "cost": st.sampled_from(["CrossEntropyCost", "QuadraticCost", "LogLikelihoodCost"]) | json_values,
+        "activations": st.lists(st.sampled_from(["sigmoid", "relu", "softmax", "x"]), max_size=3) | json_values,
+        "dtype": st.sampled_from(["float32", "float64", "int8", "U9"]) | json_values,
+    },
+).map(lambda d: json.dumps(d).encode())
 
 
 def _check_load(data: bytes) -> None:
@@ -110,13 +136,20 @@ def test_fuzz_load(data):
 
 # -- IDX: nndl.data.read_idx and nndl.datasets.load_idx ----------------------------------------------
 def idx(array: np.ndarray) -> bytes:
-    return bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+    return (
+        bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+    )
 
 
 IMAGES = idx(np.arange(3 * 4 * 4).reshape(3, 4, 4) % 256)
 LABELS = idx(np.array([1, 0, 2]))
-idx_inputs = (st.binary(max_size=256) | mutated(IMAGES) | mutated(LABELS) | mutated(gzip.compress(IMAGES))
-              | mutated(gzip.compress(LABELS)))
+idx_inputs = (
+    st.binary(max_size=256)
+    | mutated(IMAGES)
+    | mutated(LABELS)
+    | mutated(gzip.compress(IMAGES))
+    | mutated(gzip.compress(LABELS))
+)
 
 
 @FUZZ
@@ -209,8 +242,19 @@ CRASHING_PICKLE = base64.b64decode(
 def _run_pickle_child(tmp_path, seeds: list, budget: int, seed: int) -> subprocess.CompletedProcess:
     script = tmp_path / "fuzz_pickle.py"
     script.write_text(PICKLE_CHILD)
-    return subprocess.run([sys.executable, str(script), ",".join(s.hex() for s in seeds), str(budget),
-                           str(tmp_path / "input.pkl"), str(seed)], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            ",".join(s.hex() for s in seeds),
+            str(budget),
+            str(tmp_path / "input.pkl"),
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_fuzz_mnist_pickle(tmp_path):

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import nndl
 from nndl import reference
-
 from test_engines import ARCHITECTURES, per_layer
 
 

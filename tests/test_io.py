@@ -33,8 +33,15 @@ def test_load_reads_a_file_written_by_the_books_network2(tmp_path, rng):
     biases = [rng.standard_normal((3, 1)), rng.standard_normal((2, 1))]
     path = tmp_path / "book.json"
     with open(path, "w") as f:
-        json.dump({"sizes": sizes, "weights": [w.tolist() for w in weights],
-                   "biases": [b.tolist() for b in biases], "cost": "QuadraticCost"}, f)
+        json.dump(
+            {
+                "sizes": sizes,
+                "weights": [w.tolist() for w in weights],
+                "biases": [b.tolist() for b in biases],
+                "cost": "QuadraticCost",
+            },
+            f,
+        )
     net = nndl.load(path)
     assert net.cost is nndl.QuadraticCost
     x = rng.uniform(size=(4, 1))
@@ -53,14 +60,20 @@ def test_activations_and_dtype_survive_save(Engine, tmp_path):
     np.testing.assert_allclose(back.feedforward(x), net.feedforward(x), rtol=1e-6)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("{not json", "not valid JSON"),
-    ('{"sizes": [2, 1], "weights": [[[1, 2]]], "biases": [[[0]]]}', "lacks cost"),
-    ('{"sizes": [2, 1], "weights": [[[1, 2, 3]]], "biases": [[[0]]], "cost": "CrossEntropyCost"}', "should have weights"),
-    ('{"sizes": [2, 1], "weights": [[[1, NaN]]], "biases": [[[0]]], "cost": "CrossEntropyCost"}', "non-finite"),
-    ('{"sizes": [2, 1], "weights": [[[1, 2]]], "biases": [[[0]]], "cost": "os.system"}', "unknown cost"),
-    ('{"sizes": [100000, 100000], "weights": [], "biases": [], "cost": "CrossEntropyCost"}', "too large"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"sizes": [2, 1], "weights": [[[1, 2]]], "biases": [[[0]]]}', "lacks cost"),
+        (
+            '{"sizes": [2, 1], "weights": [[[1, 2, 3]]], "biases": [[[0]]], "cost": "CrossEntropyCost"}',
+            "should have weights",
+        ),
+        ('{"sizes": [2, 1], "weights": [[[1, NaN]]], "biases": [[[0]]], "cost": "CrossEntropyCost"}', "non-finite"),
+        ('{"sizes": [2, 1], "weights": [[[1, 2]]], "biases": [[[0]]], "cost": "os.system"}', "unknown cost"),
+        ('{"sizes": [100000, 100000], "weights": [], "biases": [], "cost": "CrossEntropyCost"}', "too large"),
+    ],
+)
 def test_load_rejects_bad_files(tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
@@ -79,7 +92,7 @@ def test_load_mnist_book_format():
 
 
 def test_load_mnist_arrays_format():
-    (X, y), (Xv, yv), (Xt, yt) = nndl.load_mnist(format="arrays")
+    (X, y), (Xv, _yv), (Xt, _yt) = nndl.load_mnist(format="arrays")
     assert X.shape == (50000, 784) and X.dtype == np.float64 and y.dtype == np.int64
     assert Xv.shape == (10000, 784) and Xt.shape == (10000, 784)
     assert X.max() == 1.0 and X.min() == 0.0

@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-import nndl  # noqa: E402
-from nndl import plots  # noqa: E402
+import nndl
+from nndl import plots
 
 
 def png_size(path) -> tuple[int, int]:
@@ -35,8 +35,9 @@ def sparse_weights(rng, zero_fraction: float) -> np.ndarray:
 
 def test_learning_curves(tmp_path, rng):
     runs = {"none": fake_history(rng), "L2, λ=5": fake_history(rng), "L1, λ=5": fake_history(rng)}
-    path = plots.learning_curves(runs, tmp_path / "curves.png", n_training=50000, n_evaluation=10000,
-                                 title="test", figsize=(10, 4), dpi=50)
+    path = plots.learning_curves(
+        runs, tmp_path / "curves.png", n_training=50000, n_evaluation=10000, title="test", figsize=(10, 4), dpi=50
+    )
     assert path.stat().st_size > 5000
     assert png_size(path) == (500, 200)
 

@@ -14,12 +14,22 @@ from hypothesis import strategies as st
 import nndl
 from nndl import reference
 
-BOUNDED = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+BOUNDED = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # (cost, output activation): the pairings both engines support
-HEADS = [("CrossEntropyCost", "sigmoid"), ("QuadraticCost", "sigmoid"), ("QuadraticCost", "tanh"),
-         ("QuadraticCost", "relu"), ("LogLikelihoodCost", "softmax")]
+HEADS = [
+    ("CrossEntropyCost", "sigmoid"),
+    ("QuadraticCost", "sigmoid"),
+    ("QuadraticCost", "tanh"),
+    ("QuadraticCost", "relu"),
+    ("LogLikelihoodCost", "softmax"),
+]
 
 
 @st.composite
@@ -58,7 +68,8 @@ def test_engines_agree_on_random_runs(case):
     cpp, ref = nndl.Network(**net_args), reference.Network(**net_args)
     # One gradient before any training: the same to float64 rounding.
     x, label = data[0][:1].T, int(data[1][0])
-    for g, h in zip(sum(cpp.backprop(x, label), []), sum(ref.backprop(x, label), [])):
+    (cpp_nabla_b, cpp_nabla_w), (ref_nabla_b, ref_nabla_w) = cpp.backprop(x, label), ref.backprop(x, label)
+    for g, h in zip([*cpp_nabla_b, *cpp_nabla_w], [*ref_nabla_b, *ref_nabla_w]):
         np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-12)
     h_cpp = cpp.SGD(data, verbose=False, monitor_training_cost=True, **run)
     h_ref = ref.SGD(data, verbose=False, monitor_training_cost=True, **run)

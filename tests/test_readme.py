@@ -35,10 +35,16 @@ def test_opening_example_trains_saves_and_loads(tmp_path):
 def test_dask_grid_search_example_is_the_file_and_runs(tmp_path):
     example = (ROOT / "examples" / "grid_search_dask.py").read_text(encoding="utf-8")
     assert example in PYTHON_BLOCKS, "the README's grid search differs from examples/grid_search_dask.py"
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / "grid_search_dask.py")], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "grid_search_dask.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
-    match = re.search(r"best: \{'alpha': ([\d.]+), 'penalty': '(l[12])'\} CV accuracy ([\d.]+) test accuracy ([\d.]+)",
-                      done.stdout)
+    match = re.search(
+        r"best: \{'alpha': ([\d.]+), 'penalty': '(l[12])'\} CV accuracy ([\d.]+) test accuracy ([\d.]+)", done.stdout
+    )
     assert match, done.stdout
     assert 0.85 < float(match.group(3)) <= 1 and 0.85 < float(match.group(4)) <= 1

@@ -43,7 +43,7 @@ def test_l2_is_the_books_rule(Engine, setting):
     """w <- (1 - eta*lmbda/n) w - (eta/m) sum nabla_w (eq. 93)."""
     mini_batch, eta, lmbda, n = setting
     net = Engine([6, 5, 3], seed=1)
-    nb, nw = summed_gradient(net, mini_batch)
+    _nb, nw = summed_gradient(net, mini_batch)
     m = len(mini_batch)
     want_w = [(1 - eta * lmbda / n) * w - eta / m * g for w, g in zip(net.weights, nw)]
     net.update_mini_batch(mini_batch, eta, lmbda, n, regularization="l2")
@@ -54,7 +54,7 @@ def test_l2_is_the_books_rule(Engine, setting):
 def test_proximal_soft_thresholds(Engine, setting):
     mini_batch, eta, lmbda, n = setting
     net = Engine([6, 5, 3], seed=1)
-    nb, nw = summed_gradient(net, mini_batch)
+    _nb, nw = summed_gradient(net, mini_batch)
     m = len(mini_batch)
     lmbda = 30.0  # large enough that some weights land on exactly zero
     v = [w - eta / m * g for w, g in zip(net.weights, nw)]
@@ -68,10 +68,12 @@ def test_proximal_soft_thresholds(Engine, setting):
 def test_elastic_net_splits_lmbda(Engine, setting):
     mini_batch, eta, lmbda, n = setting
     net = Engine([6, 5, 3], seed=1)
-    nb, nw = summed_gradient(net, mini_batch)
+    _nb, nw = summed_gradient(net, mini_batch)
     m, r = len(mini_batch), 0.25
-    want = [w - eta * (1 - r) * lmbda / n * w - eta * r * lmbda / n * np.sign(w) - eta / m * g
-            for w, g in zip(net.weights, nw)]
+    want = [
+        w - eta * (1 - r) * lmbda / n * w - eta * r * lmbda / n * np.sign(w) - eta / m * g
+        for w, g in zip(net.weights, nw)
+    ]
     net.update_mini_batch(mini_batch, eta, lmbda, n, regularization="elastic_net", l1_ratio=r)
     for got, w in zip(net.weights, want):
         np.testing.assert_allclose(got, w, rtol=1e-12, atol=1e-15)
@@ -137,17 +139,21 @@ def test_total_cost_penalties(Engine, mnist_arrays):
     net = Engine([784, 10, 10], seed=1)
     data = (X[:50], y[:50])
     base = net.total_cost(data, 0.0)
-    sq = sum(float(np.sum(w ** 2)) for w in net.weights)
+    sq = sum(float(np.sum(w**2)) for w in net.weights)
     ab = sum(float(np.sum(np.abs(w))) for w in net.weights)
     np.testing.assert_allclose(net.total_cost(data, 4.0, n=1000), base + 0.5 * 4.0 / 1000 * sq, rtol=1e-12)
-    np.testing.assert_allclose(net.total_cost(data, 4.0, regularization="l1", n=1000), base + 4.0 / 1000 * ab, rtol=1e-12)
-    np.testing.assert_allclose(net.total_cost(data, 4.0, regularization="elastic_net", l1_ratio=0.25, n=1000),
-                               base + 0.25 * 4.0 / 1000 * ab + 0.5 * 0.75 * 4.0 / 1000 * sq, rtol=1e-12)
+    np.testing.assert_allclose(
+        net.total_cost(data, 4.0, regularization="l1", n=1000), base + 4.0 / 1000 * ab, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        net.total_cost(data, 4.0, regularization="elastic_net", l1_ratio=0.25, n=1000),
+        base + 0.25 * 4.0 / 1000 * ab + 0.5 * 0.75 * 4.0 / 1000 * sq,
+        rtol=1e-12,
+    )
     # without n, the book's len(data)
     np.testing.assert_allclose(net.total_cost(data, 4.0), base + 0.5 * 4.0 / 50 * sq, rtol=1e-12)
     # the mean cost itself: the book's per-example cost averaged
-    want = np.mean([net.cost.fn(net.feedforward(X[i].reshape(-1, 1)), nndl.vectorized_result(y[i]))
-                    for i in range(50)])
+    want = np.mean([net.cost.fn(net.feedforward(X[i].reshape(-1, 1)), nndl.vectorized_result(y[i])) for i in range(50)])
     np.testing.assert_allclose(base, want, rtol=1e-12)
 
 
@@ -166,16 +172,32 @@ def test_early_stopping_and_eta_halving(Engine, mnist_arrays):
     (X, y), (Xv, yv), _ = mnist_arrays
     net = Engine([784, 10, 10], seed=1)
     # eta this large makes validation accuracy stall quickly
-    h = net.SGD((X[:500], y[:500]), 30, 10, 0.5, evaluation_data=(Xv[:200], yv[:200]),
-                monitor_evaluation_accuracy=True, early_stopping_n=2, verbose=False)
+    h = net.SGD(
+        (X[:500], y[:500]),
+        30,
+        10,
+        0.5,
+        evaluation_data=(Xv[:200], yv[:200]),
+        monitor_evaluation_accuracy=True,
+        early_stopping_n=2,
+        verbose=False,
+    )
     assert h.stopped_early and len(h.evaluation_accuracy) < 30
     best = max(h.evaluation_accuracy)
     assert h.evaluation_accuracy.index(best) == len(h.evaluation_accuracy) - 3  # 2 epochs without improvement
     net = Engine([784, 10, 10], seed=1)
-    h = net.SGD((X[:500], y[:500]), 40, 10, 0.5, evaluation_data=(Xv[:200], yv[:200]),
-                monitor_evaluation_accuracy=True, halve_eta_after=1, verbose=False)
+    h = net.SGD(
+        (X[:500], y[:500]),
+        40,
+        10,
+        0.5,
+        evaluation_data=(Xv[:200], yv[:200]),
+        monitor_evaluation_accuracy=True,
+        halve_eta_after=1,
+        verbose=False,
+    )
     assert h.eta[0] == 0.5 and min(h.eta) < 0.5
-    assert all(e in [0.5 / 2 ** k for k in range(8)] for e in h.eta)
+    assert all(e in [0.5 / 2**k for k in range(8)] for e in h.eta)
 
 
 def test_perceptron_with_relu_quadratic_l1_learns(Engine, mnist_arrays):

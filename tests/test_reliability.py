@@ -36,7 +36,7 @@ def replay(Engine, sizes, seed, X, y, m, eta, lmbda, batches):
         net.SGD((X, y), epochs, m, eta, lmbda=lmbda, verbose=False)
     order = net._rng.permutation(n)  # the generator SGD draws the next epoch's order from
     for k in range(rest):
-        index = order[k * m:(k + 1) * m]
+        index = order[k * m : (k + 1) * m]
         net.update_mini_batch((X[index], y[index]), eta, lmbda, n)
     return net
 
@@ -95,7 +95,7 @@ def test_interrupted_save_keeps_the_old_file(Engine, tmp_path, monkeypatch):
         f.write(text[: len(text) // 2])
         raise KeyboardInterrupt  # Ctrl-C in the middle of writing
 
-    monkeypatch.setattr(nndl.base.json, "dump", dump_half_then_interrupt)
+    monkeypatch.setattr(nndl.network_file.json, "dump", dump_half_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         new.save(path)
     assert path.read_bytes() == good
@@ -114,7 +114,7 @@ def test_crash_mid_save_never_leaves_a_truncated_network(tmp_path):
             f.write(text[: len(text) // 2])
             f.flush()
             os._exit(17)
-        nndl.base.json.dump = dump_half_then_die
+        nndl.network_file.json.dump = dump_half_then_die
         nndl.Network([5, 4, 3], seed=2).save({str(path)!r})
     """)
     done = subprocess.run([sys.executable, "-c", script], timeout=120)
@@ -321,13 +321,16 @@ CHILD = textwrap.dedent("""
 """)
 
 
-@pytest.mark.parametrize("engine, sizes", [("cpp", [40, 100, 10]), ("cpp", [784, 400, 400, 10]),
-                                           ("python", [40, 30, 10])],
-                         ids=["cpp-small", "cpp-wide", "python"])
+@pytest.mark.parametrize(
+    "engine, sizes",
+    [("cpp", [40, 100, 10]), ("cpp", [784, 400, 400, 10]), ("python", [40, 30, 10])],
+    ids=["cpp-small", "cpp-wide", "python"],
+)
 def test_ctrl_c_during_sgd_is_prompt_and_leaves_weights_at_a_mini_batch_boundary(tmp_path, engine, sizes):
     path = tmp_path / "interrupted.json"
-    with subprocess.Popen([sys.executable, "-c", CHILD, engine, ",".join(map(str, sizes)), str(path)],
-                          stdout=subprocess.PIPE, text=True) as child:
+    with subprocess.Popen(
+        [sys.executable, "-c", CHILD, engine, ",".join(map(str, sizes)), str(path)], stdout=subprocess.PIPE, text=True
+    ) as child:
         try:
             assert child.stdout.readline().strip() == "training"
             time.sleep(0.5)  # well into training

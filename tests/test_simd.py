@@ -17,9 +17,8 @@ import numpy as np
 import pytest
 
 import nndl
-from nndl import reference
-
 from conftest import max_abs_diff
+from nndl import reference
 
 AVAILABLE = nndl.simd_info()["available"]
 SIMD_PATHS = [name for name in AVAILABLE if name != "scalar"]
@@ -73,8 +72,13 @@ def test_set_simd_rejects_unknown_and_unavailable_sets():
 @pytest.mark.parametrize("wanted", ["scalar", "baseline"])
 def test_environment_variable_forces_a_lower_set(wanted):
     env = dict(os.environ, NNDL_SIMD=wanted)
-    out = subprocess.run([sys.executable, "-c", "import nndl; print(nndl.simd_info()['path'])"], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import nndl; print(nndl.simd_info()['path'])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == (wanted if wanted in AVAILABLE else AVAILABLE[-1])
 
 
@@ -93,7 +97,7 @@ def test_backprop_and_feedforward_match_scalar(simd_path, rng, sizes, m, dtype):
     rtol, atol = (1e-12, 1e-15) if dtype == np.float64 else (2e-5, 1e-6)
     for x, label in zip(X[:3], y[:3]):
         simd = net.backprop(x.reshape(-1, 1), int(label))
-        scalar = run_with("scalar", lambda: net.backprop(x.reshape(-1, 1), int(label)))
+        scalar = run_with("scalar", lambda x=x, label=label: net.backprop(x.reshape(-1, 1), int(label)))
         for a, b in zip(simd[0] + simd[1], scalar[0] + scalar[1]):
             np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
     out_simd = net.feedforward(X)
@@ -127,9 +131,12 @@ def test_update_matches_scalar_and_reference(simd_path, mnist_arrays, rng, rule,
     rule = dict(rule)
     dropout = rule.pop("dropout", 0.0)
     for step in range(4):  # big steps, so L1 methods meet weights at and around zero
-        batch = (X[10 * step:10 * step + 10], y[10 * step:10 * step + 10])
+        batch = (X[10 * step : 10 * step + 10], y[10 * step : 10 * step + 10])
         for i, net in enumerate(nets):
-            update = lambda: net.update_mini_batch(batch, eta=3.0, lmbda=500.0, n=1000, dropout=dropout, **rule)
+
+            def update(net=net, batch=batch):
+                return net.update_mini_batch(batch, eta=3.0, lmbda=500.0, n=1000, dropout=dropout, **rule)
+
             run_with("scalar", update) if i == 1 else update()
     simd, scalar, ref = nets
     assert max_abs_diff(params(simd), params(scalar)) < 1e-12
@@ -141,9 +148,21 @@ def test_epoch_matches_reference(simd_path, mnist_arrays, mini_batch_size):
     """An epoch on 3,000 images with monitors: weights within 1e-9, accuracy counts equal."""
     (X, y), (Xv, yv), _ = mnist_arrays
     fast, ref = nndl.Network([784, 30, 10], seed=1), reference.Network([784, 30, 10], seed=1)
-    histories = [net.SGD((X[:3000], y[:3000]), 1, mini_batch_size, 0.5, lmbda=5.0, regularization="l1",
-                         evaluation_data=(Xv[:1000], yv[:1000]), monitor_evaluation_accuracy=True,
-                         monitor_evaluation_cost=True, verbose=False) for net in (fast, ref)]
+    histories = [
+        net.SGD(
+            (X[:3000], y[:3000]),
+            1,
+            mini_batch_size,
+            0.5,
+            lmbda=5.0,
+            regularization="l1",
+            evaluation_data=(Xv[:1000], yv[:1000]),
+            monitor_evaluation_accuracy=True,
+            monitor_evaluation_cost=True,
+            verbose=False,
+        )
+        for net in (fast, ref)
+    ]
     assert max_abs_diff(params(fast), params(ref)) < 1e-9
     assert histories[0].evaluation_accuracy == histories[1].evaluation_accuracy
     np.testing.assert_allclose(histories[0].evaluation_cost, histories[1].evaluation_cost, rtol=1e-10)
@@ -168,19 +187,29 @@ def test_sigmoid_saturates_like_the_scalar_path(simd_path, dtype):
     net = nndl.Network([1, 1], seed=0, dtype=dtype)
     net.weights[0][...] = 1.0
     net.biases[0][...] = 0.0
-    z = np.concatenate([[-1e4, -800, -746, -745, -700, -104, -88, -30, -1e-3, 0, 1e-3, 5, 30, 40, 88, 800, 1e4],
-                        np.linspace(-50, 50, 1001)]).astype(dtype).reshape(-1, 1)
+    z = (
+        np.concatenate(
+            [
+                [-1e4, -800, -746, -745, -700, -104, -88, -30, -1e-3, 0, 1e-3, 5, 30, 40, 88, 800, 1e4],
+                np.linspace(-50, 50, 1001),
+            ]
+        )
+        .astype(dtype)
+        .reshape(-1, 1)
+    )
     simd = net.feedforward(z).ravel()
     scalar = run_with("scalar", lambda: net.feedforward(z)).ravel()
     assert simd[0] == 0 and simd[-1] == 1 and scalar[0] == 0 and scalar[-1] == 1
     ulps = 4 * np.finfo(dtype).eps
     np.testing.assert_allclose(simd, scalar, rtol=ulps, atol=np.finfo(dtype).tiny)
     from nndl import _core  # the public API refuses NaN inputs; the kernel must still pass NaN through
+
     assert np.isnan(_core.feedforward(net._arch, net._params, np.array([[np.nan]], dtype=dtype))).all()
 
 
 def test_fma_peak_is_measured():
     from nndl import _core
+
     for dtype in (np.float32, np.float64):
         assert _core.fma_peak_gflops(dtype, 0.01) > 0.1
     with pytest.raises(TypeError):
@@ -209,4 +238,5 @@ def test_nonfinite_inputs_found_at_any_column(path, dtype):
                 net = nndl.Network([37, 3], seed=1, dtype=dtype)
                 with pytest.raises(ValueError, match=r"inputs contain NaN or infinity \(example 29\)"):
                     net.SGD((Xb, y), 1, 4, 0.1, verbose=False)
+
     run_with(path, check)

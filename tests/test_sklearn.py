@@ -28,8 +28,16 @@ from nndl.sklearn import EXPECTED_FAILED_CHECKS, NNDLClassifier  # noqa: E402
 # hidden layers, so every code path of the estimator meets scikit-learn's checks.
 CHECKED = [
     NNDLClassifier(),
-    NNDLClassifier(hidden_layer_sizes=(8, 6), activation="relu", output="softmax", penalty="l1", alpha=0.1,
-                   l1_method="proximal", dtype=np.float32, random_state=0),
+    NNDLClassifier(
+        hidden_layer_sizes=(8, 6),
+        activation="relu",
+        output="softmax",
+        penalty="l1",
+        alpha=0.1,
+        l1_method="proximal",
+        dtype=np.float32,
+        random_state=0,
+    ),
 ]
 
 
@@ -60,8 +68,15 @@ def mnist_small(mnist_arrays):
 
 def test_trains_exactly_the_network_nndl_trains(mnist_small):
     X, y = mnist_small
-    clf = NNDLClassifier(hidden_layer_sizes=(20,), learning_rate_init=0.3, batch_size=10, max_iter=2, alpha=2.0,
-                         penalty="l1", random_state=3).fit(X, y)
+    clf = NNDLClassifier(
+        hidden_layer_sizes=(20,),
+        learning_rate_init=0.3,
+        batch_size=10,
+        max_iter=2,
+        alpha=2.0,
+        penalty="l1",
+        random_state=3,
+    ).fit(X, y)
     net = nndl.Network([784, 20, 10], seed=3)
     net.SGD((X, y), 2, 10, 0.3, lmbda=2.0, regularization="l1", verbose=False)
     # The same calls on the same data in the same order: bit-for-bit equal.
@@ -173,8 +188,9 @@ def test_partial_fit_first_epoch_is_fit_with_one_epoch(mnist_small):
 def test_partial_fit_training_set_size_scales_the_penalty(mnist_small):
     # One chunk of a set twice its size: the penalty is alpha/(2 len(X)), as fit with alpha/2 on the chunk.
     X, y = mnist_small
-    chunk = NNDLClassifier(alpha=3.0, random_state=4).partial_fit(X, y, classes=np.arange(10),
-                                                                  training_set_size=2 * len(X))
+    chunk = NNDLClassifier(alpha=3.0, random_state=4).partial_fit(
+        X, y, classes=np.arange(10), training_set_size=2 * len(X)
+    )
     halved = NNDLClassifier(alpha=1.5, max_iter=1, random_state=4).fit(X, y)
     assert np.array_equal(chunk.network_.weights[0], halved.network_.weights[0])
 
@@ -182,9 +198,11 @@ def test_partial_fit_training_set_size_scales_the_penalty(mnist_small):
 def test_partial_fit_streams_chunks(digits):
     X, y = digits
     clf = NNDLClassifier(random_state=0)
-    for epoch in range(3):
+    for _epoch in range(3):
         for start in range(0, 1200, 300):
-            clf.partial_fit(X[start:start + 300], y[start:start + 300], classes=np.unique(y), training_set_size=1200)
+            clf.partial_fit(
+                X[start : start + 300], y[start : start + 300], classes=np.unique(y), training_set_size=1200
+            )
     assert clf.n_iter_ == 12
     assert clf.score(X[1200:], y[1200:]) > 0.8
 
@@ -207,29 +225,32 @@ def test_one_class_is_refused():
         NNDLClassifier().fit(np.ones((5, 2)), np.zeros(5))
 
 
-@pytest.mark.parametrize("param, value, error", [
-    ("hidden_layer_sizes", "30", TypeError),
-    ("hidden_layer_sizes", (30, 0), ValueError),
-    ("learning_rate_init", 0.0, ValueError),
-    ("learning_rate_init", "fast", TypeError),
-    ("batch_size", 0, ValueError),
-    ("batch_size", 2.5, TypeError),
-    ("max_iter", 0, ValueError),
-    ("alpha", -1.0, ValueError),
-    ("alpha", float("nan"), ValueError),
-    ("penalty", "l3", ValueError),
-    ("penalty", "elastic_net", ValueError),  # scikit-learn's spelling is "elasticnet"
-    ("l1_ratio", 1.5, ValueError),
-    ("l1_method", "lasso", ValueError),
-    ("dropout", 1.0, ValueError),
-    ("momentum", -0.1, ValueError),
-    ("activation", "softmax", ValueError),
-    ("output", "tanh", ValueError),
-    ("random_state", -1, ValueError),
-    ("random_state", "seed", ValueError),
-    ("dtype", np.int32, ValueError),
-    ("n_threads", 0, ValueError),
-])
+@pytest.mark.parametrize(
+    "param, value, error",
+    [
+        ("hidden_layer_sizes", "30", TypeError),
+        ("hidden_layer_sizes", (30, 0), ValueError),
+        ("learning_rate_init", 0.0, ValueError),
+        ("learning_rate_init", "fast", TypeError),
+        ("batch_size", 0, ValueError),
+        ("batch_size", 2.5, TypeError),
+        ("max_iter", 0, ValueError),
+        ("alpha", -1.0, ValueError),
+        ("alpha", float("nan"), ValueError),
+        ("penalty", "l3", ValueError),
+        ("penalty", "elastic_net", ValueError),  # scikit-learn's spelling is "elasticnet"
+        ("l1_ratio", 1.5, ValueError),
+        ("l1_method", "lasso", ValueError),
+        ("dropout", 1.0, ValueError),
+        ("momentum", -0.1, ValueError),
+        ("activation", "softmax", ValueError),
+        ("output", "tanh", ValueError),
+        ("random_state", -1, ValueError),
+        ("random_state", "seed", ValueError),
+        ("dtype", np.int32, ValueError),
+        ("n_threads", 0, ValueError),
+    ],
+)
 def test_invalid_parameters_are_named(param, value, error):
     X, y = make_blobs(n_samples=20, centers=2, random_state=0)
     clf = NNDLClassifier(max_iter=1).set_params(**{param: value})  # accepted until fit, as scikit-learn asks

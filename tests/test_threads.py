@@ -37,8 +37,13 @@ def train(threads, X, y, **kwargs):
 
 def test_default_is_the_machine_or_the_environment():
     env = dict(os.environ, NNDL_NUM_THREADS="3")
-    out = subprocess.run([sys.executable, "-c", "import nndl; print(nndl.get_num_threads())"], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "import nndl; print(nndl.get_num_threads())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "3"
     if "NNDL_NUM_THREADS" not in os.environ:
         assert nndl.get_num_threads() >= 1
@@ -53,14 +58,26 @@ def test_set_num_threads_checks_its_argument(restore_threads):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("rule", [dict(regularization="l1"), dict(regularization="l1", l1_method="cumulative",
-                                                                   momentum=0.5, dropout=0.2)])
+@pytest.mark.parametrize(
+    "rule", [dict(regularization="l1"), dict(regularization="l1", l1_method="cumulative", momentum=0.5, dropout=0.2)]
+)
 def test_training_is_the_same_with_one_and_two_threads(restore_threads, mnist_arrays, dtype, rule):
     """Mini-batch 100 is above the threshold where training splits between threads."""
     (X, y), (Xv, yv), _ = mnist_arrays
-    runs = [train(t, X[:5000], y[:5000], dtype=dtype, evaluation_data=(Xv[:2000], yv[:2000]),
-                  monitor_evaluation_cost=True, monitor_evaluation_accuracy=True, monitor_update_ema=0.1, **rule)
-            for t in (1, 2, 3)]
+    runs = [
+        train(
+            t,
+            X[:5000],
+            y[:5000],
+            dtype=dtype,
+            evaluation_data=(Xv[:2000], yv[:2000]),
+            monitor_evaluation_cost=True,
+            monitor_evaluation_accuracy=True,
+            monitor_update_ema=0.1,
+            **rule,
+        )
+        for t in (1, 2, 3)
+    ]
     (one, h1), (two, h2), (three, h3) = runs
     for a, b in zip(params(one), params(two)):
         np.testing.assert_array_equal(a, b)
@@ -91,8 +108,14 @@ def test_networks_trained_in_parallel_python_threads(restore_threads, mnist_arra
     nndl.set_num_threads(2)
     alone = [train(2, X[:3000], y[:3000], regularization="l1")[0] for _ in range(2)]
     nets = [nndl.Network([784, 30, 10], seed=7) for _ in range(2)]
-    workers = [threading.Thread(target=net.SGD, args=((X[:3000], y[:3000]), 1, 100, 0.5),
-                                kwargs=dict(lmbda=5.0, regularization="l1", verbose=False)) for net in nets]
+    workers = [
+        threading.Thread(
+            target=net.SGD,
+            args=((X[:3000], y[:3000]), 1, 100, 0.5),
+            kwargs=dict(lmbda=5.0, regularization="l1", verbose=False),
+        )
+        for net in nets
+    ]
     for w in workers:
         w.start()
     for w in workers:
@@ -106,6 +129,7 @@ def test_pool_works_in_a_forked_child(restore_threads, mnist_arrays):
     """A fork()ed child inherits the pool object but not its threads: it must start its own
     rather than wait for threads that do not exist (set_num_threads used to hang there)."""
     import multiprocessing
+
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("no fork on this platform")
     nndl.set_num_threads(2)
@@ -113,6 +137,7 @@ def test_pool_works_in_a_forked_child(restore_threads, mnist_arrays):
     expected = train(2, X[:1000], y[:1000], regularization="l1")[0]
     ctx = multiprocessing.get_context("fork")
     import warnings
+
     with warnings.catch_warnings():  # Python >= 3.12 warns about fork with threads: that is the point here
         warnings.simplefilter("ignore", DeprecationWarning)
         with ctx.Pool(1) as pool:

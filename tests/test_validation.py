@@ -71,45 +71,112 @@ def add(category: str, method: str, error: type, match: str, **args: Any) -> Non
 
 # -- data: shapes against the network, dtypes, labels in range, NaN/inf: every method taking data
 for method, name in DATA_METHODS.items():
-    add("data shape", method, ValueError, rf"{name}: inputs must have shape \(n, 4\).*\(12, 3\)", **{name: (X[:, :3], y)})
-    add("data shape", method, ValueError, rf"{name}: integer labels must have shape \(12,\), got \(11,\)", **{name: (X, y[:11])})
-    add("data shape", method, ValueError, rf"{name}: targets must have shape \(12, 2\).*\(12, 3\)", **{name: (X, np.eye(3)[y])})
+    add(
+        "data shape",
+        method,
+        ValueError,
+        rf"{name}: inputs must have shape \(n, 4\).*\(12, 3\)",
+        **{name: (X[:, :3], y)},
+    )
+    add(
+        "data shape",
+        method,
+        ValueError,
+        rf"{name}: integer labels must have shape \(12,\), got \(11,\)",
+        **{name: (X, y[:11])},
+    )
+    add(
+        "data shape",
+        method,
+        ValueError,
+        rf"{name}: targets must have shape \(12, 2\).*\(12, 3\)",
+        **{name: (X, np.eye(3)[y])},
+    )
     add("data shape", method, ValueError, rf"{name}: no examples", **{name: (X[:0], y[:0])})
     add("data shape", method, ValueError, rf"{name}: no examples", **{name: []})
     add("data shape", method, ValueError, rf"{name}: example 1 has 3 inputs", **{name: [(X[0], 1), (X[1, :3], 0)]})
-    add("data shape", method, ValueError, rf"{name}: example 0 has a target of 3 values",
-        **{name: [(X[0], np.ones((3, 1)))]})
+    add(
+        "data shape",
+        method,
+        ValueError,
+        rf"{name}: example 0 has a target of 3 values",
+        **{name: [(X[0], np.ones((3, 1)))]},
+    )
     add("data type", method, TypeError, rf"{name}: example 0 is not an \(x, y\) pair", **{name: [X[0]]})
     add("data type", method, TypeError, rf"{name}: expected a list of \(x, y\) tuples.*NoneType", **{name: None})
     add("data type", method, TypeError, rf"{name}: expected a list of \(x, y\) tuples.*str", **{name: "mnist"})
     add("dtype", method, TypeError, rf"{name}: inputs must be numbers, got dtype bool", **{name: (X > 0.5, y)})
     add("dtype", method, TypeError, rf"{name}: inputs must be numbers, got dtype complex128", **{name: (X + 0j, y)})
-    add("dtype", method, TypeError, rf"{name}: inputs must be numbers, got dtype object", **{name: (X.astype(object), y)})
-    add("dtype", method, TypeError, rf"{name}: targets must be integer labels or float arrays, got dtype <U",
-        **{name: (X, y.astype(str))})
+    add(
+        "dtype",
+        method,
+        TypeError,
+        rf"{name}: inputs must be numbers, got dtype object",
+        **{name: (X.astype(object), y)},
+    )
+    add(
+        "dtype",
+        method,
+        TypeError,
+        rf"{name}: targets must be integer labels or float arrays, got dtype <U",
+        **{name: (X, y.astype(str))},
+    )
     add("labels out of range", method, ValueError, rf"{name}: labels must lie in \[0, 2\).*-1", **{name: (X, y - 1)})
     add("labels out of range", method, ValueError, rf"{name}: labels must lie in \[0, 2\).*to 2", **{name: (X, y + 1)})
-    add("labels out of range", method, ValueError, rf"{name}: example 0 has label {2**70}",
-        **{name: [(X[0], 2**70), (X[1], 0)]})
+    add(
+        "labels out of range",
+        method,
+        ValueError,
+        rf"{name}: example 0 has label {2**70}",
+        **{name: [(X[0], 2**70), (X[1], 0)]},
+    )
     add("NaN/inf", method, ValueError, rf"{name}: inputs contain NaN or infinity", **{name: (NAN_X, y)})
     add("NaN/inf", method, ValueError, rf"{name}: inputs contain NaN or infinity", **{name: (INF_X, y)})
-    add("NaN/inf", method, ValueError, rf"{name}: targets contain NaN or infinity", **{name: (X, _with(Y, (0, 0), np.nan))})
+    add(
+        "NaN/inf",
+        method,
+        ValueError,
+        rf"{name}: targets contain NaN or infinity",
+        **{name: (X, _with(Y, (0, 0), np.nan))},
+    )
 
 for method, arg in (("feedforward", "a"), ("backprop", "x")):
     add("NaN/inf", method, ValueError, rf"{arg}: contains NaN or infinity", **{arg: NAN_X[3].reshape(4, 1)})
     add("NaN/inf", method, ValueError, rf"{arg}: contains NaN or infinity", **{arg: INF_X[5].reshape(4, 1)})
-    add("dtype", method, TypeError, rf"{arg}: expected an array of numbers, got dtype <U1", **{arg: np.array([["a"]] * 4)})
+    add(
+        "dtype",
+        method,
+        TypeError,
+        rf"{arg}: expected an array of numbers, got dtype <U1",
+        **{arg: np.array([["a"]] * 4)},
+    )
     add("dtype", method, TypeError, rf"{arg}: expected an array of numbers, got dtype bool", **{arg: X[0:1] > 0.5})
     add("dtype", method, TypeError, rf"{arg}: expected an array of numbers, got dtype complex128", **{arg: X[0:1] + 1j})
     add("dtype", method, TypeError, rf"{arg}: expected an array of numbers, got dtype object", **{arg: None})
     add("data shape", method, ValueError, rf"{arg}: not an array of numbers", **{arg: [[1.0, 2.0], [3.0]]})
 add("data shape", "feedforward", ValueError, r"a: expected a column \(4, 1\) or rows \(k, 4\), got \(4,\)", a=X[0])
-add("data shape", "feedforward", ValueError, r"a: expected a column \(4, 1\) or rows \(k, 4\), got \(12, 3\)", a=X[:, :3])
-add("data shape", "feedforward", ValueError, r"a: expected a column \(4, 1\) or rows \(k, 4\), got \(2, 3, 4\)",
-    a=np.zeros((2, 3, 4)))
+add(
+    "data shape",
+    "feedforward",
+    ValueError,
+    r"a: expected a column \(4, 1\) or rows \(k, 4\), got \(12, 3\)",
+    a=X[:, :3],
+)
+add(
+    "data shape",
+    "feedforward",
+    ValueError,
+    r"a: expected a column \(4, 1\) or rows \(k, 4\), got \(2, 3, 4\)",
+    a=np.zeros((2, 3, 4)),
+)
 add("data shape", "backprop", ValueError, r"x: expected 4 inputs, got shape \(3, 1\)", x=X[0, :3].reshape(3, 1))
-add("data shape", "backprop", ValueError, r"y: expected 2 target values or an integer label, got shape \(3, 1\)",
-    y=np.ones((3, 1)))
+add(
+    "data shape",
+    "backprop",
+    ValueError,
+    r"y: expected 2 target values or an integer label, got shape \(3, 1\)",
+    y=np.ones((3, 1)),
+)
 add("labels out of range", "backprop", ValueError, r"y: label 2 is outside \[0, 2\)", y=2)
 add("labels out of range", "backprop", ValueError, r"y: label -1 is outside \[0, 2\)", y=-1)
 add("NaN/inf", "backprop", ValueError, r"y: contains NaN or infinity", y=np.array([[np.nan], [1.0]]))
@@ -151,8 +218,13 @@ add("other hyper-parameters", "SGD", ValueError, r"monitor_update_ema: must be <
 add("other hyper-parameters", "SGD", ValueError, r"early_stopping_n: must be >= 0, got -1", early_stopping_n=-1)
 add("other hyper-parameters", "SGD", TypeError, r"halve_eta_after: expected an integer, got 1.5", halve_eta_after=1.5)
 add("other hyper-parameters", "SGD", ValueError, r"evaluation_data: early_stopping_n", early_stopping_n=2)
-add("other hyper-parameters", "SGD", ValueError, r"evaluation_data: inputs must have shape \(n, 4\)",
-    evaluation_data=(X[:, :3], y))
+add(
+    "other hyper-parameters",
+    "SGD",
+    ValueError,
+    r"evaluation_data: inputs must have shape \(n, 4\)",
+    evaluation_data=(X[:, :3], y),
+)
 add("other hyper-parameters", "SGD", TypeError, r"progress: expected a function.*got 3", progress=3)
 for method in ("sparsity", "prune"):
     add("other hyper-parameters", method, ValueError, r"threshold: must be >= 0.0, got -1", threshold=-1)
@@ -321,20 +393,24 @@ def test_case_counts():
 # -- the extension's own boundary: nndl._core refuses what the Python layer would have copied ------
 def _core_calls():
     from nndl import _core
+
     net = nndl.Network(SIZES, seed=1)
     arch, params = net._arch, net._params
     good = np.ascontiguousarray(X)
     return _core, arch, params, good
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    (lambda X: X.astype(np.float32), TypeError, r"X: expected an array of float64, got float32"),
-    (lambda X: X.astype(np.int64), TypeError, r"X: expected an array of float64, got int64"),
-    (lambda X: np.asfortranarray(X), ValueError, r"X: expected a C-contiguous array"),
-    (lambda X: X[:, :3].copy(), ValueError, r"X: expected size 4 on axis 1, got 3"),
-    (lambda X: X.reshape(-1), ValueError, r"X: expected 2 dimensions, got 1"),
-    (_unaligned, ValueError, r"X: expected an aligned array"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (lambda X: X.astype(np.float32), TypeError, r"X: expected an array of float64, got float32"),
+        (lambda X: X.astype(np.int64), TypeError, r"X: expected an array of float64, got int64"),
+        (lambda X: np.asfortranarray(X), ValueError, r"X: expected a C-contiguous array"),
+        (lambda X: X[:, :3].copy(), ValueError, r"X: expected size 4 on axis 1, got 3"),
+        (lambda X: X.reshape(-1), ValueError, r"X: expected 2 dimensions, got 1"),
+        (_unaligned, ValueError, r"X: expected an aligned array"),
+    ],
+)
 def test_core_checks_arrays_without_converting(bad, error, match):
     _core, arch, params, good = _core_calls()
     with pytest.raises(error, match=match):
@@ -342,7 +418,9 @@ def test_core_checks_arrays_without_converting(bad, error, match):
     with pytest.raises(error, match=match):
         _core.evaluate(arch, params, bad(good), labels=y.astype(np.int64))
     # a read-only input is fine: it is only read
-    np.testing.assert_array_equal(_core.feedforward(arch, params, _read_only(good)), _core.feedforward(arch, params, good))
+    np.testing.assert_array_equal(
+        _core.feedforward(arch, params, _read_only(good)), _core.feedforward(arch, params, good)
+    )
 
 
 def test_core_refuses_to_train_into_a_read_only_or_converted_buffer():
@@ -354,8 +432,9 @@ def test_core_refuses_to_train_into_a_read_only_or_converted_buffer():
     with pytest.raises(ValueError, match="params: array is read-only"):
         _core.train_minibatches(arch, _read_only(params), good, Yg, order, 3, 0, 4, rule, dropout, _core.TrainState())
     with pytest.raises(TypeError, match="X: expected an array of float32, got float64"):  # a dtype mix-up
-        _core.train_minibatches(arch, params.astype(np.float32), good, Yg, order, 3, 0, 4, rule, dropout,
-                                _core.TrainState())
+        _core.train_minibatches(
+            arch, params.astype(np.float32), good, Yg, order, 3, 0, 4, rule, dropout, _core.TrainState()
+        )
     with pytest.raises(ValueError, match="order: index out of range at position 0"):
         _core.train_minibatches(arch, params, good, Yg, order - 1, 3, 0, 4, rule, dropout, _core.TrainState())
     with pytest.raises(ValueError, match=r"mini_batch_size: must be in \[1, 12\], got 13"):
@@ -386,8 +465,18 @@ def test_nonfinite_input_found_mid_epoch_leaves_the_network_as_before():
     velocity = net._state.velocity.copy()
     chunks_trained = []
     with pytest.raises(ValueError, match=r"training_data: inputs contain NaN or infinity \(example 8765\)"):
-        net.SGD((Xb, yb), 3, 10, 0.5, lmbda=1.0, regularization="l1", l1_method="cumulative", momentum=0.9,
-                verbose=False, progress=lambda epoch, done, total: chunks_trained.append(done))
+        net.SGD(
+            (Xb, yb),
+            3,
+            10,
+            0.5,
+            lmbda=1.0,
+            regularization="l1",
+            l1_method="cumulative",
+            momentum=0.9,
+            verbose=False,
+            progress=lambda epoch, done, total: chunks_trained.append(done),
+        )
     assert chunks_trained  # the bad example came after whole chunks had been trained (and undone)
     assert_unchanged(before, state_of(net))
     np.testing.assert_array_equal(net._state.velocity, velocity)

@@ -13,31 +13,51 @@ regularization done right, trained by a C++ core.
 from __future__ import annotations
 
 try:
-    from . import _core as _core  # noqa: F401
+    from . import _core as _core
 except ImportError as error:  # pragma: no cover - only without a built extension
     raise ImportError(
         "nndl's C++ extension (nndl._core) is not built. Install nndl with `pip install .` from the "
         "repository root (this builds it), and do not run Python from inside python/ of the checkout."
     ) from error
 
-from . import reference
-from .activations import ReLU, Sigmoid, Softmax, Tanh
-from .base import DivergenceError, History, LayerSparsity
-from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
-from . import datasets
-from .data import book_form, load_mnist, vectorized_result
-from .datasets import load_idx
-from .gradcheck import gradcheck
-from .network import Network, load
+from . import data, datasets, reference
+
 # Performance controls of the C++ core: SIMD kernel set (NNDL_SIMD) and threads (NNDL_NUM_THREADS).
 from ._core import get_num_threads, set_num_threads, set_simd, simd_info
+from .activations import ReLU, Sigmoid, Softmax, Tanh
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from .data import book_form, load_idx, load_mnist, vectorized_result
+from .gradcheck import gradcheck
+from .network2 import Network, load
+from .network_base import LayerSparsity
+from .training.errors import DivergenceError
+from .training.history import History
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Network", "load", "reference", "load_mnist", "book_form", "vectorized_result", "load_idx", "datasets",
-    "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost",
-    "Sigmoid", "Tanh", "ReLU", "Softmax",
-    "DivergenceError", "History", "LayerSparsity", "gradcheck",
-    "simd_info", "set_simd", "set_num_threads", "get_num_threads",
+    "CrossEntropyCost",
+    "DivergenceError",
+    "History",
+    "LayerSparsity",
+    "LogLikelihoodCost",
+    "Network",
+    "QuadraticCost",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "book_form",
+    "data",
+    "datasets",
+    "get_num_threads",
+    "gradcheck",
+    "load",
+    "load_idx",
+    "load_mnist",
+    "reference",
+    "set_num_threads",
+    "set_simd",
+    "simd_info",
+    "vectorized_result",
 ]

@@ -22,7 +22,7 @@ def aligned_empty(shape: int | tuple[int, ...], dtype: np.dtype | type) -> np.nd
     count = int(np.prod(shape, dtype=np.int64))
     raw = np.empty(count * dtype.itemsize + ALIGNMENT, dtype=np.uint8)
     start = (-raw.ctypes.data) % ALIGNMENT
-    return raw[start:start + count * dtype.itemsize].view(dtype).reshape(shape)
+    return raw[start : start + count * dtype.itemsize].view(dtype).reshape(shape)
 
 
 def aligned_zeros(shape: int | tuple[int, ...], dtype: np.dtype | type) -> np.ndarray:
@@ -43,4 +43,3 @@ def aligned_require(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
     out = aligned_empty(a.shape, dtype)
     out[...] = a
     return out
-

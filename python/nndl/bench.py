@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ ETA, LMBDA, SIZES = 0.5, 5.0, [784, 30, 10]
 
 # ---- the baselines ----------------------------------------------------------------------------
 
+
 def initial_parameters(dtype, seed: int = 1) -> list[np.ndarray]:
     """The book's default initializer: W ~ N(0, 1/n_in), b ~ N(0, 1)."""
     rng = np.random.default_rng(seed)
@@ -54,8 +54,15 @@ def initial_parameters(dtype, seed: int = 1) -> list[np.ndarray]:
     return [np.ascontiguousarray(p, dtype=dtype) for p in (W1, b1, W2, b2)]
 
 
-def numpy_matrix_form_epoch(params: list[np.ndarray], X: np.ndarray, Y: np.ndarray, order: np.ndarray, m: int,
-                            eta: float = ETA, lmbda: float = LMBDA) -> None:
+def numpy_matrix_form_epoch(
+    params: list[np.ndarray],
+    X: np.ndarray,
+    Y: np.ndarray,
+    order: np.ndarray,
+    m: int,
+    eta: float = ETA,
+    lmbda: float = LMBDA,
+) -> None:
     """One epoch of mini-batch SGD with the L1 subgradient update, each mini-batch as one matrix.
 
     params = [W1 (30,784), b1 (30,), W2 (10,30), b2 (10,)] are updated in place; X (n,784),
@@ -66,11 +73,11 @@ def numpy_matrix_form_epoch(params: list[np.ndarray], X: np.ndarray, Y: np.ndarr
     n = len(X)
     shrink = eta * lmbda / n
     for start in range(0, len(order), m):
-        rows = order[start:start + m]
+        rows = order[start : start + m]
         x, y = X[rows], Y[rows]
         a1 = 1.0 / (1.0 + np.exp(-(x @ W1.T + b1)))
         a2 = 1.0 / (1.0 + np.exp(-(a1 @ W2.T + b2)))
-        d2 = a2 - y                                  # cross-entropy with a sigmoid output
+        d2 = a2 - y  # cross-entropy with a sigmoid output
         d1 = (d2 @ W2) * a1 * (1.0 - a1)
         step = eta / len(rows)
         W2 -= shrink * np.sign(W2) + step * (d2.T @ a1)
@@ -94,7 +101,7 @@ def torch_epoch_function() -> Callable | None:
             n = len(X)
             shrink = eta * lmbda / n
             for start in range(0, len(order), m):
-                rows = ordert[start:start + m]
+                rows = ordert[start : start + m]
                 x, y = Xt[rows], Yt[rows]
                 a1 = torch.sigmoid(x @ W1.T + b1)
                 a2 = torch.sigmoid(a1 @ W2.T + b2)
@@ -105,12 +112,14 @@ def torch_epoch_function() -> Callable | None:
                 b2 -= step * d2.sum(0)
                 W1 -= shrink * torch.sign(W1) + step * (d1.T @ x)
                 b1 -= step * d1.sum(0)
+
     epoch.torch_version = torch.__version__  # type: ignore[attr-defined]
     epoch.set_threads = torch.set_num_threads  # type: ignore[attr-defined]
     return epoch
 
 
 # ---- measurement ------------------------------------------------------------------------------
+
 
 def _timed(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
@@ -148,8 +157,11 @@ def _memory_probe() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m nndl.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a short run: 2 repeats, baselines on 5,000 images (scaled), nndl on 20,000")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a short run: 2 repeats, baselines on 5,000 images (scaled), nndl on 20,000",
+    )
     parser.add_argument("--repeats", type=int, default=None, help="repeats per engine (default 5, quick 2)")
     parser.add_argument("--memory-probe", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -159,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         # numpy's BLAS sizes its thread pool when it loads, so the limit must be in the environment
         # before numpy is imported: run again in a child process that has it.
         env = dict(os.environ, **{name: "1" for name in ONE_BLAS_THREAD})
-        return subprocess.call([sys.executable, "-m", "nndl.bench", *(sys.argv[1:] if argv is None else argv)],
-                               env=env)
+        return subprocess.call([sys.executable, "-m", "nndl.bench", *(sys.argv[1:] if argv is None else argv)], env=env)
 
     import nndl
     from nndl import _core, reference
@@ -169,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (2 if args.quick else 5)
     (X, y), (Xv, yv), _ = nndl.load_mnist(format="arrays")
     n_full = len(X)
-    n_nndl = 20_000 if args.quick else n_full           # images per timed nndl run
-    n_base = 5_000 if args.quick else 10_000            # images per timed reference/numpy/torch run
+    n_nndl = 20_000 if args.quick else n_full  # images per timed nndl run
+    n_base = 5_000 if args.quick else 10_000  # images per timed reference/numpy/torch run
     order = np.random.default_rng(0).permutation(n_full).astype(np.int64)
     data = {dt: to_arrays((X, y), 784, 10, np.dtype(dt)) for dt in (np.float64, np.float32)}
     evaluation = {dt: to_arrays((Xv, yv), 784, 10, np.dtype(dt)) for dt in (np.float64,)}
@@ -187,39 +198,54 @@ def main(argv: list[str] | None = None) -> int:
         net = reference.Network(SIZES, seed=1)
         part = slice(0, n_base // 5)  # the per-example loop: a fifth of the baselines' slice
         sub = (X[order[part]], y[order[part]])
-        return scaled(_timed(lambda: net.SGD(sub, 1, 10, ETA, lmbda=LMBDA, regularization="l1", verbose=False)),
-                      n_base // 5)
+        return scaled(
+            _timed(lambda: net.SGD(sub, 1, 10, ETA, lmbda=LMBDA, regularization="l1", verbose=False)), n_base // 5
+        )
+
     configs.append(("nndl.reference (book, per example) f64 m=10", ref_run))
 
     for dt in (np.float64, np.float32):
         for m in (10, 100):
+
             def np_run(dt=dt, m=m) -> float:
                 params = initial_parameters(dt)
                 d = data[dt]
                 return scaled(_timed(lambda: numpy_matrix_form_epoch(params, d.X, d.Y, order[:n_base], m)), n_base)
+
             configs.append((f"numpy matrix form {np.dtype(dt).name} m={m}", np_run))
             if torch_epoch is not None:
+
                 def torch_run(dt=dt, m=m) -> float:
                     torch_epoch.set_threads(1)
                     params = initial_parameters(dt)
                     d = data[dt]
                     return scaled(_timed(lambda: torch_epoch(params, d.X, d.Y, order[:n_base], m)), n_base)
+
                 configs.append((f"PyTorch {torch_epoch.torch_version} 1 thread {np.dtype(dt).name} m={m}", torch_run))
             for threads in (1, 2):
+
                 def nndl_run(dt=dt, m=m, threads=threads) -> float:
                     nndl.set_num_threads(threads)
                     net = nndl.Network(SIZES, seed=1, dtype=dt)
-                    sub = data[dt] if n_nndl == n_full else to_arrays(
-                        (data[dt].X[:n_nndl], data[dt].labels[:n_nndl]), 784, 10, np.dtype(dt))
-                    return scaled(_timed(lambda: net.SGD(sub, 1, m, ETA, lmbda=LMBDA, regularization="l1",
-                                                         verbose=False)), n_nndl)
-                configs.append((f"nndl {np.dtype(dt).name} {threads} thread{'s' if threads > 1 else ''} m={m}",
-                                nndl_run))
+                    sub = (
+                        data[dt]
+                        if n_nndl == n_full
+                        else to_arrays((data[dt].X[:n_nndl], data[dt].labels[:n_nndl]), 784, 10, np.dtype(dt))
+                    )
+                    return scaled(
+                        _timed(lambda: net.SGD(sub, 1, m, ETA, lmbda=LMBDA, regularization="l1", verbose=False)), n_nndl
+                    )
+
+                configs.append(
+                    (f"nndl {np.dtype(dt).name} {threads} thread{'s' if threads > 1 else ''} m={m}", nndl_run)
+                )
     eval_net = nndl.Network(SIZES, seed=1)
     for threads in (1, 2):
+
         def eval_run(threads=threads) -> float:
             nndl.set_num_threads(threads)
             return _timed(lambda: [eval_net.accuracy(evaluation[np.float64]) for _ in range(5)]) / 5
+
         configs.append((f"nndl evaluate 10,000 images f64 {threads} thread{'s' if threads > 1 else ''}", eval_run))
 
     times: dict[str, list[float]] = {label: [] for label, _ in configs}
@@ -236,17 +262,25 @@ def main(argv: list[str] | None = None) -> int:
     gflop_epoch = FLOP_PER_IMAGE * n_full / 1e9
 
     info = nndl.simd_info()
-    print(f"# nndl one-epoch benchmark: 784-30-10, cross-entropy, L1 subgradient (lmbda {LMBDA}), eta {ETA}, "
-          f"{n_full:,} MNIST images")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
-          f"{_cpu_model()}; SIMD path {info['path']} (available {', '.join(info['available'])}); "
-          f"load average at start {os.getloadavg()[0]:.1f}")
-    print(f"medians of {repeats} alternating repeats; {FLOP_PER_IMAGE:,} flop per image = {gflop_epoch:.2f} GFLOP "
-          f"per epoch; numpy's BLAS and PyTorch on one thread; reference timed on {n_base // 5:,} images, "
-          f"numpy/PyTorch on {n_base:,}, nndl on {n_nndl:,}, "
-          f"all scaled to the full epoch")
-    print(f"measured FMA peak (one core, {info['path']}): float64 {peak['float64']:.1f} GFLOP/s, "
-          f"float32 {peak['float32']:.1f} GFLOP/s")
+    print(
+        f"# nndl one-epoch benchmark: 784-30-10, cross-entropy, L1 subgradient (lmbda {LMBDA}), eta {ETA}, "
+        f"{n_full:,} MNIST images"
+    )
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
+        f"{_cpu_model()}; SIMD path {info['path']} (available {', '.join(info['available'])}); "
+        f"load average at start {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"medians of {repeats} alternating repeats; {FLOP_PER_IMAGE:,} flop per image = {gflop_epoch:.2f} GFLOP "
+        f"per epoch; numpy's BLAS and PyTorch on one thread; reference timed on {n_base // 5:,} images, "
+        f"numpy/PyTorch on {n_base:,}, nndl on {n_nndl:,}, "
+        f"all scaled to the full epoch"
+    )
+    print(
+        f"measured FMA peak (one core, {info['path']}): float64 {peak['float64']:.1f} GFLOP/s, "
+        f"float32 {peak['float32']:.1f} GFLOP/s"
+    )
     print()
     print("| engine | epoch (s) | GFLOP/s | % of FMA peak |")
     print("|---|---:|---:|---:|")
@@ -267,23 +301,34 @@ def main(argv: list[str] | None = None) -> int:
 
     checks: list[tuple[str, float, float, str]] = []  # (what, value, target, unit)
     f64_10 = "nndl float64 1 thread m=10"
-    checks.append(("m=10 f64 1 thread vs nndl.reference", ratio("nndl.reference (book, per example) f64 m=10", f64_10), 25, "x"))
+    checks.append(
+        ("m=10 f64 1 thread vs nndl.reference", ratio("nndl.reference (book, per example) f64 m=10", f64_10), 25, "x")
+    )
     checks.append(("m=10 f64 1 thread vs numpy matrix form", ratio("numpy matrix form float64 m=10", f64_10), 5, "x"))
     checks.append(("m=10 f64 1 thread, % of f64 FMA peak", pct(f64_10, "float64"), 40, "%"))
     checks.append(("m=10 1 thread, float32 vs float64", ratio(f64_10, "nndl float32 1 thread m=10"), 1.7, "x"))
     checks.append(("m=100 f32 1 thread, % of f32 FMA peak", pct("nndl float32 1 thread m=100", "float32"), 60, "%"))
     for dt in ("float64", "float32"):
-        checks.append((f"m=100 {dt}, 2 threads vs 1", ratio(f"nndl {dt} 1 thread m=100", f"nndl {dt} 2 threads m=100"),
-                       1.7, "x"))
-    checks.append(("evaluate 10,000 images, 2 threads vs 1",
-                   ratio("nndl evaluate 10,000 images f64 1 thread", "nndl evaluate 10,000 images f64 2 threads"), 1.7,
-                   "x"))
+        checks.append(
+            (f"m=100 {dt}, 2 threads vs 1", ratio(f"nndl {dt} 1 thread m=100", f"nndl {dt} 2 threads m=100"), 1.7, "x")
+        )
+    checks.append(
+        (
+            "evaluate 10,000 images, 2 threads vs 1",
+            ratio("nndl evaluate 10,000 images f64 1 thread", "nndl evaluate 10,000 images f64 2 threads"),
+            1.7,
+            "x",
+        )
+    )
     if torch_epoch is not None:
         for dt in ("float64", "float32"):
             torch_label = f"PyTorch {torch_epoch.torch_version} 1 thread {dt} m="
-            checks.append((f"m=10 {dt} 1 thread vs PyTorch", ratio(torch_label + "10", f"nndl {dt} 1 thread m=10"), 10, "x"))
-            checks.append((f"m=100 {dt} 1 thread vs PyTorch", ratio(torch_label + "100", f"nndl {dt} 1 thread m=100"),
-                           1.0, "x"))
+            checks.append(
+                (f"m=10 {dt} 1 thread vs PyTorch", ratio(torch_label + "10", f"nndl {dt} 1 thread m=10"), 10, "x")
+            )
+            checks.append(
+                (f"m=100 {dt} 1 thread vs PyTorch", ratio(torch_label + "100", f"nndl {dt} 1 thread m=100"), 1.0, "x")
+            )
     else:
         print("PyTorch is not installed: its rows and targets are skipped (pip install torch==2.13.0)")
 
@@ -292,10 +337,12 @@ def main(argv: list[str] | None = None) -> int:
     if probe.returncode == 0:
         base, data_bytes, after_load, train_peak = (int(v) for v in probe.stdout.split())
         over = (train_peak - base - data_bytes) / 2**20
-        memory_line = (f"peak RSS while training 2 epochs (m=10, m=100, float64): {(train_peak - base) / 2**20:.0f} MB "
-                       f"above the bare interpreter+nndl, for {data_bytes / 2**20:.0f} MB of data arrays "
-                       f"({over:+.0f} MB; {(after_load - base) / 2**20:.0f} MB resident after loading). "
-                       f"Loading's own temporaries are excluded (high-water mark reset after loading).")
+        memory_line = (
+            f"peak RSS while training 2 epochs (m=10, m=100, float64): {(train_peak - base) / 2**20:.0f} MB "
+            f"above the bare interpreter+nndl, for {data_bytes / 2**20:.0f} MB of data arrays "
+            f"({over:+.0f} MB; {(after_load - base) / 2**20:.0f} MB resident after loading). "
+            f"Loading's own temporaries are excluded (high-water mark reset after loading)."
+        )
         checks.append(("peak memory while training above the data arrays", over, 64, "MB max"))
     else:
         print(f"memory probe failed: {probe.stderr.strip()[-300:]}")

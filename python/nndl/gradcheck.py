@@ -6,11 +6,22 @@ from typing import Any
 
 import numpy as np
 
-from .options import UpdateOptions, check_int, check_real
+from .checks import check_int, check_real
+from .regularization import UpdateOptions
 
 
-def gradcheck(net: Any, x: np.ndarray, y: Any, lmbda: float = 0.0, n: int = 1, regularization: str | None = "none",
-              l1_ratio: float = 0.5, eps: float = 1e-5, max_params: int | None = None, seed: int = 0) -> float:
+def gradcheck(
+    net: Any,
+    x: np.ndarray,
+    y: Any,
+    lmbda: float = 0.0,
+    n: int = 1,
+    regularization: str | None = "none",
+    l1_ratio: float = 0.5,
+    eps: float = 1e-5,
+    max_params: int | None = None,
+    seed: int = 0,
+) -> float:
     """Largest relative error between backprop and central differences, over the parameters.
 
     The checked function is ``C(w) = cost(feedforward(x), y) + penalty(w)`` for one example, with

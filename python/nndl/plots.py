@@ -8,13 +8,13 @@ writes one PNG of ``figsize * dpi`` pixels and returns its path.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
-__all__ = ["PlotDependencyError", "require_matplotlib", "learning_curves", "first_layer_weights",
-           "weight_histogram"]
+__all__ = ["PlotDependencyError", "first_layer_weights", "learning_curves", "require_matplotlib", "weight_histogram"]
 
 
 class PlotDependencyError(ImportError):
@@ -29,6 +29,7 @@ def require_matplotlib() -> Any:
         raise PlotDependencyError("plotting needs matplotlib: pip install nndl[plot]") from None
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -37,6 +38,7 @@ def _save(fig: Any, path: str | os.PathLike, dpi: int) -> Path:
     if path.parent and not path.parent.is_dir():
         raise FileNotFoundError(2, "directory does not exist", os.fspath(path.parent))
     import matplotlib.pyplot as plt
+
     try:
         fig.savefig(path, dpi=dpi, format="png")
     finally:
@@ -57,9 +59,18 @@ COLOURS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#0
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
-def learning_curves(runs: Mapping[str, Sequence], path: str | os.PathLike, *, n_training: int | None = None,
-                    n_evaluation: int | None = None, evaluation_name: str = "evaluation", title: str | None = None,
-                    show_training: bool = True, figsize: tuple[float, float] = (13.0, 4.8), dpi: int = 100) -> Path:
+def learning_curves(
+    runs: Mapping[str, Sequence],
+    path: str | os.PathLike,
+    *,
+    n_training: int | None = None,
+    n_evaluation: int | None = None,
+    evaluation_name: str = "evaluation",
+    title: str | None = None,
+    show_training: bool = True,
+    figsize: tuple[float, float] = (13.0, 4.8),
+    dpi: int = 100,
+) -> Path:
     """Accuracy and cost per epoch, evaluation (solid) and training (dashed), one colour per run.
 
     ``runs`` maps a label to what ``SGD`` returns (the book's four lists: evaluation cost,
@@ -69,24 +80,43 @@ def learning_curves(runs: Mapping[str, Sequence], path: str | os.PathLike, *, n_
     """
     plt = require_matplotlib()
     from matplotlib.lines import Line2D
+
     fig, (acc_ax, cost_ax) = plt.subplots(1, 2, figsize=figsize)
     kinds_seen = set()
-    for i, (label, history) in enumerate(runs.items()):
+    for i, (_label, history) in enumerate(runs.items()):
         colour, marker = COLOURS[i % len(COLOURS)], MARKERS[i % len(MARKERS)]
         eval_cost, eval_acc, train_cost, train_acc = (list(history[k]) for k in range(4))
         if not show_training:
             train_cost, train_acc = [], []
-        for values, n, style, kind in ((eval_acc, n_evaluation, "-", "evaluation"),
-                                       (train_acc, n_training, "--", "training")):
+        for values, n, style, kind in (
+            (eval_acc, n_evaluation, "-", "evaluation"),
+            (train_acc, n_training, "--", "training"),
+        ):
             if values:
                 y = 100.0 * np.asarray(values, float) / n if n else np.asarray(values, float)
-                acc_ax.plot(np.arange(1, len(y) + 1), y, style, color=colour, lw=1.6, marker=marker, ms=5,
-                            markevery=max(1, len(y) // 10))
+                acc_ax.plot(
+                    np.arange(1, len(y) + 1),
+                    y,
+                    style,
+                    color=colour,
+                    lw=1.6,
+                    marker=marker,
+                    ms=5,
+                    markevery=max(1, len(y) // 10),
+                )
                 kinds_seen.add(kind)
         for values, style, kind in ((eval_cost, "-", "evaluation"), (train_cost, "--", "training")):
             if values:
-                cost_ax.plot(np.arange(1, len(values) + 1), values, style, color=colour, lw=1.6, marker=marker,
-                             ms=5, markevery=max(1, len(values) // 10))
+                cost_ax.plot(
+                    np.arange(1, len(values) + 1),
+                    values,
+                    style,
+                    color=colour,
+                    lw=1.6,
+                    marker=marker,
+                    ms=5,
+                    markevery=max(1, len(values) // 10),
+                )
                 kinds_seen.add(kind)
     percent = bool(n_training or n_evaluation)
     acc_ax.set_title("Classification accuracy")
@@ -99,11 +129,15 @@ def learning_curves(runs: Mapping[str, Sequence], path: str | os.PathLike, *, n_
         ax.xaxis.get_major_locator().set_params(integer=True)
     # Legends outside the axes, so they never cover a curve: colour and marker say which run,
     # line style says which data.
-    handles = [Line2D([], [], color=COLOURS[i % len(COLOURS)], marker=MARKERS[i % len(MARKERS)], lw=2.2, label=label)
-               for i, label in enumerate(runs)]
-    styles = [Line2D([], [], color="0.3", ls=ls, lw=1.6, label=name)
-              for ls, kind, name in (("-", "evaluation", f"{evaluation_name} data"),
-                                     ("--", "training", "training data")) if kind in kinds_seen]
+    handles = [
+        Line2D([], [], color=COLOURS[i % len(COLOURS)], marker=MARKERS[i % len(MARKERS)], lw=2.2, label=label)
+        for i, label in enumerate(runs)
+    ]
+    styles = [
+        Line2D([], [], color="0.3", ls=ls, lw=1.6, label=name)
+        for ls, kind, name in (("-", "evaluation", f"{evaluation_name} data"), ("--", "training", "training data"))
+        if kind in kinds_seen
+    ]
     if styles:
         handles += [Line2D([], [], ls="none", label="")] + styles
     if title:
@@ -121,13 +155,21 @@ def _mosaic(w: np.ndarray, image_shape: tuple[int, int], columns: int) -> np.nda
     out = np.full((rows * (h + 1) - 1, columns * (wd + 1) - 1), np.nan)
     for k in range(count):
         r, c = divmod(k, columns)
-        out[r * (h + 1):r * (h + 1) + h, c * (wd + 1):c * (wd + 1) + wd] = w[k].reshape(h, wd)
+        out[r * (h + 1) : r * (h + 1) + h, c * (wd + 1) : c * (wd + 1) + wd] = w[k].reshape(h, wd)
     return out
 
 
-def first_layer_weights(networks: Mapping[str, Any], path: str | os.PathLike, *,
-                        image_shape: tuple[int, int] = (28, 28), max_neurons: int = 30, columns: int = 6,
-                        title: str | None = None, figsize: tuple[float, float] | None = None, dpi: int = 100) -> Path:
+def first_layer_weights(
+    networks: Mapping[str, Any],
+    path: str | os.PathLike,
+    *,
+    image_shape: tuple[int, int] = (28, 28),
+    max_neurons: int = 30,
+    columns: int = 6,
+    title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+    dpi: int = 100,
+) -> Path:
     """The first layer's weights as images, one per hidden neuron, one panel per network.
 
     Blue is negative, red positive, white near zero (each panel scaled to its own 99th percentile
@@ -136,6 +178,7 @@ def first_layer_weights(networks: Mapping[str, Any], path: str | os.PathLike, *,
     plt = require_matplotlib()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
+
     panels = len(networks)
     if panels == 0:
         raise ValueError("networks: nothing to plot")
@@ -161,14 +204,22 @@ def first_layer_weights(networks: Mapping[str, Any], path: str | os.PathLike, *,
         bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
         bar.set_label("weight (clipped at the 99th percentile of |w|)", fontsize=9)
     fig.legend(handles=[Patch(color="black", label="exactly 0")], loc="lower center", fontsize=10, frameon=False)
-    fig.suptitle(title or f"First-layer weights: one {image_shape[0]}x{image_shape[1]} image per hidden neuron",
-                 fontsize=12)
+    fig.suptitle(
+        title or f"First-layer weights: one {image_shape[0]}x{image_shape[1]} image per hidden neuron", fontsize=12
+    )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return _save(fig, path, dpi)
 
 
-def weight_histogram(networks: Mapping[str, Any], path: str | os.PathLike, *, layer: int = 1, title: str | None = None,
-                     figsize: tuple[float, float] = (10.0, 5.0), dpi: int = 100) -> Path:
+def weight_histogram(
+    networks: Mapping[str, Any],
+    path: str | os.PathLike,
+    *,
+    layer: int = 1,
+    title: str | None = None,
+    figsize: tuple[float, float] = (10.0, 5.0),
+    dpi: int = 100,
+) -> Path:
     """Histogram of |w| of one layer on a log scale, one outline per network.
 
     A log axis has no place for 0, so weights exactly zero are counted in a narrow panel of their
@@ -189,8 +240,14 @@ def weight_histogram(networks: Mapping[str, Any], path: str | os.PathLike, *, la
     for i, (label, m) in enumerate(magnitudes.items()):
         colour = COLOURS[i % len(COLOURS)]
         zeros = int(np.sum(m == 0))
-        ax.hist(m[m > 0], bins=bins, histtype="step", lw=1.8, color=colour,
-                label=f"{label}: {zeros:,} of {m.size:,} exactly 0 ({100 * zeros / m.size:.1f}%)")
+        ax.hist(
+            m[m > 0],
+            bins=bins,
+            histtype="step",
+            lw=1.8,
+            color=colour,
+            label=f"{label}: {zeros:,} of {m.size:,} exactly 0 ({100 * zeros / m.size:.1f}%)",
+        )
         if zeros:
             zero_ax.bar(i, zeros, width=0.8, color=colour)
     zero_ax.set_xlim(-0.6, count - 0.4)

@@ -14,13 +14,18 @@ from typing import Any
 import numpy as np
 
 from .activations import ACTIVATIONS
-from .base import DivergenceError, NetworkBase, TrainingRun, exclusive, load_into
-from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost  # noqa: F401  (the book's names)
-from .data import Arrays, checked_inputs, to_arrays
+from .checks import check_real
+from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
+from .data.arrays import Arrays, checked_inputs, to_arrays
 from .dropout import dropout_factors
-from .options import UpdateOptions, check_real
+from .network_base import NetworkBase
+from .network_file import load_into
+from .regularization import UpdateOptions
+from .training.errors import DivergenceError
+from .training.guard import exclusive
+from .training.sgd import TrainingRun
 
-__all__ = ["Network", "load", "QuadraticCost", "CrossEntropyCost", "LogLikelihoodCost"]
+__all__ = ["CrossEntropyCost", "LogLikelihoodCost", "Network", "QuadraticCost", "load"]
 
 
 class Network(NetworkBase):
@@ -66,16 +71,25 @@ class Network(NetworkBase):
         n, m = len(train), run.mini_batch_size
         num_batches = (n + m - 1) // m
         for batch, k in enumerate(range(0, n, m)):
-            mini_batch = [(train.X[i].reshape(-1, 1), train.Y[i].reshape(-1, 1)) for i in order[k:k + m]]
+            mini_batch = [(train.X[i].reshape(-1, 1), train.Y[i].reshape(-1, 1)) for i in order[k : k + m]]
             self._checked_update(mini_batch, run.update, run.dropout, run.ema_tau, batch)
             if run.progress is not None and (batch + 1 == num_batches or (batch + 1) % 200 == 0):
                 run.progress(epoch, batch + 1, num_batches)
         return self._update_ema
 
     @exclusive
-    def update_mini_batch(self, mini_batch: Any, eta: float, lmbda: float, n: int, regularization: str | None = "l2",
-                          l1_method: str = "subgradient", l1_ratio: float = 0.5, momentum: float = 0.0,
-                          dropout: float = 0.0) -> None:
+    def update_mini_batch(
+        self,
+        mini_batch: Any,
+        eta: float,
+        lmbda: float,
+        n: int,
+        regularization: str | None = "l2",
+        l1_method: str = "subgradient",
+        l1_ratio: float = 0.5,
+        momentum: float = 0.0,
+        dropout: float = 0.0,
+    ) -> None:
         """One step of gradient descent on ``mini_batch`` (a list of ``(x, y)``), as the book.
 
         ``n`` is the size of the whole training set: the penalty is eta*lmbda/n per step.
@@ -86,20 +100,38 @@ class Network(NetworkBase):
         columns = [(arrays.X[i].reshape(-1, 1), arrays.Y[i].reshape(-1, 1)) for i in range(len(arrays))]
         self._checked_update(columns, opts, dropout, None, 0)
 
-    def _checked_update(self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None,
-                        batch: int) -> None:
+    def _checked_update(
+        self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None, batch: int
+    ) -> None:
         """``_update``, undone with DivergenceError when it makes a weight or bias non-finite."""
         # _update replaces arrays rather than writing into them, so shallow copies keep the old state
-        saved = (list(self.weights), list(self.biases), list(self._velocity_w), list(self._velocity_b),
-                 list(self._l1_applied), self._l1_total, self._update_ema, self._step)
+        saved = (
+            list(self.weights),
+            list(self.biases),
+            list(self._velocity_w),
+            list(self._velocity_b),
+            list(self._l1_applied),
+            self._l1_total,
+            self._update_ema,
+            self._step,
+        )
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence below
             self._update(mini_batch, opts, dropout, ema_tau)
         if not all(np.isfinite(p).all() for p in self.weights + self.biases):
-            (self.weights, self.biases, self._velocity_w, self._velocity_b, self._l1_applied, self._l1_total,
-             self._update_ema, self._step) = saved
+            (
+                self.weights,
+                self.biases,
+                self._velocity_w,
+                self._velocity_b,
+                self._l1_applied,
+                self._l1_total,
+                self._update_ema,
+                self._step,
+            ) = saved
             raise DivergenceError(
                 f"mini-batch {batch} gave non-finite weights; the network keeps the weights from before it. "
-                f"Try a smaller eta (now {opts.eta}).")
+                f"Try a smaller eta (now {opts.eta})."
+            )
 
     def _update(self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None) -> None:
         nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
@@ -152,13 +184,16 @@ class Network(NetworkBase):
         self._step += 1
         if ema_tau is not None:
             mean_change = abs_change / sum(w.size for w in self.weights)
-            self._update_ema = mean_change if self._update_ema is None else \
-                (1 - ema_tau) * self._update_ema + ema_tau * mean_change
+            self._update_ema = (
+                mean_change if self._update_ema is None else (1 - ema_tau) * self._update_ema + ema_tau * mean_change
+            )
 
     def _dropout_masks(self, p: float, example: int) -> list[np.ndarray]:
         """0 or 1/(1-p) for each unit of each hidden layer, for example ``example`` of this step."""
-        return [dropout_factors(p, self._dropout_key, self._step, example, l, self.sizes[l]).astype(self.dtype)
-                for l in range(1, self.num_layers - 1)]
+        return [
+            dropout_factors(p, self._dropout_key, self._step, example, l, self.sizes[l]).astype(self.dtype)
+            for l in range(1, self.num_layers - 1)
+        ]
 
     @exclusive
     def backprop(self, x: np.ndarray, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:

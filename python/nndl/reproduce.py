@@ -27,7 +27,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["Config", "CONFIGS", "RunResult", "run", "train_config"]
+__all__ = ["CONFIGS", "Config", "RunResult", "run", "train_config"]
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,15 @@ CONFIGS: list[Config] = [
 
 # The figures' selections, by key.
 MAIN_CURVES = ["none", "l2", "l1-subgradient-5", "l1-proximal-5"]
-L1_CURVES = ["l1-subgradient-1", "l1-subgradient-5", "l1-proximal-1", "l1-proximal-5", "l1-cumulative-1",
-             "l1-cumulative-5", "elastic-net"]
+L1_CURVES = [
+    "l1-subgradient-1",
+    "l1-subgradient-5",
+    "l1-proximal-1",
+    "l1-proximal-5",
+    "l1-cumulative-1",
+    "l1-cumulative-5",
+    "elastic-net",
+]
 WEIGHT_IMAGES = ["l2", "l1-proximal-5"]
 HISTOGRAM = ["none", "l2", "l1-subgradient-5", "l1-proximal-5", "l1-cumulative-5"]
 
@@ -81,8 +88,8 @@ class RunResult:
     training_accuracy: list[int]
     training_cost: list[float]
     test_accuracy: list[int]
-    zero_fraction: float      # first-layer weights exactly 0 at the end
-    small_fraction: float     # first-layer weights with |w| < 1e-3 (zeros included)
+    zero_fraction: float  # first-layer weights exactly 0 at the end
+    small_fraction: float  # first-layer weights with |w| < 1e-3 (zeros included)
     seconds: float
     weights: list[np.ndarray]
 
@@ -91,12 +98,20 @@ class RunResult:
         return (self.validation_cost, self.validation_accuracy, self.training_cost, self.training_accuracy)
 
 
-def train_config(config: Config, training: Any, validation: Any, test: Any, epochs: int, seed: int,
-                 log: Callable[[str], None] | None = None) -> RunResult:
+def train_config(
+    config: Config,
+    training: Any,
+    validation: Any,
+    test: Any,
+    epochs: int,
+    seed: int,
+    log: Callable[[str], None] | None = None,
+) -> RunResult:
     """Train one configuration with the C++ engine; test accuracy is recorded after every epoch."""
     import nndl
-    from .data import to_arrays
-    from .options import penalty
+
+    from .data.arrays import to_arrays
+    from .regularization import penalty
 
     net = nndl.Network(SIZES, cost=nndl.CrossEntropyCost, seed=seed)
     if config.initializer == "large":
@@ -105,8 +120,13 @@ def train_config(config: Config, training: Any, validation: Any, test: Any, epoc
     val_arrays = to_arrays(validation, SIZES[0], SIZES[-1], net.dtype, "validation")
     test_arrays = to_arrays(test, SIZES[0], SIZES[-1], net.dtype, "test")
     n = len(train_arrays)
-    curves: dict[str, list] = {"validation_accuracy": [], "validation_cost": [], "training_accuracy": [],
-                               "training_cost": [], "test_accuracy": []}
+    curves: dict[str, list] = {
+        "validation_accuracy": [],
+        "validation_cost": [],
+        "training_accuracy": [],
+        "training_cost": [],
+        "test_accuracy": [],
+    }
     clock = [time.perf_counter()]
 
     def progress(epoch: int, done: int, total: int) -> None:
@@ -123,17 +143,39 @@ def train_config(config: Config, training: Any, validation: Any, test: Any, epoc
             curves[f"{name}_accuracy"].append(correct)
         curves["test_accuracy"].append(net._evaluate(test_arrays)[1])
         if log is not None:
-            log(f"  {config.label}: epoch {epoch + 1}/{epochs}, test accuracy "
-                f"{100 * curves['test_accuracy'][-1] / len(test_arrays):.2f}% ({time.perf_counter() - clock[0]:.0f} s so far)")
+            log(
+                f"  {config.label}: epoch {epoch + 1}/{epochs}, test accuracy "
+                f"{100 * curves['test_accuracy'][-1] / len(test_arrays):.2f}% "
+                f"({time.perf_counter() - clock[0]:.0f} s so far)"
+            )
 
     start = time.perf_counter()
-    net.SGD(train_arrays, epochs, MINI_BATCH, ETA, lmbda=config.lmbda, regularization=config.regularization,
-            l1_method=config.l1_method, l1_ratio=config.l1_ratio, verbose=False, progress=progress)
+    net.SGD(
+        train_arrays,
+        epochs,
+        MINI_BATCH,
+        ETA,
+        lmbda=config.lmbda,
+        regularization=config.regularization,
+        l1_method=config.l1_method,
+        l1_ratio=config.l1_ratio,
+        verbose=False,
+        progress=progress,
+    )
     seconds = time.perf_counter() - start
     layer1 = net.sparsity()[0]
-    return RunResult(config, curves["validation_accuracy"], curves["validation_cost"], curves["training_accuracy"],
-                     curves["training_cost"], curves["test_accuracy"], layer1.zero_fraction, layer1.small_fraction, seconds,
-                     [w.copy() for w in net.weights])
+    return RunResult(
+        config,
+        curves["validation_accuracy"],
+        curves["validation_cost"],
+        curves["training_accuracy"],
+        curves["training_cost"],
+        curves["test_accuracy"],
+        layer1.zero_fraction,
+        layer1.small_fraction,
+        seconds,
+        [w.copy() for w in net.weights],
+    )
 
 
 def _pct(correct: int, total: int) -> str:
@@ -141,27 +183,39 @@ def _pct(correct: int, total: int) -> str:
 
 
 def _table(results: list[RunResult], n_test: int) -> str:
-    lines = ["| run | best test accuracy (epoch) | final test accuracy | test accuracy at best validation epoch "
-             "| layer-1 weights exactly 0 | layer-1 \\|w\\| < 1e-3 | time (with monitors) |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| run | best test accuracy (epoch) | final test accuracy | test accuracy at best validation epoch "
+        "| layer-1 weights exactly 0 | layer-1 \\|w\\| < 1e-3 | time (with monitors) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         best = int(np.argmax(r.test_accuracy))
         by_validation = int(np.argmax(r.validation_accuracy))
-        lines.append(f"| {r.config.label} | {_pct(r.test_accuracy[best], n_test)} ({best + 1}) "
-                     f"| {_pct(r.test_accuracy[-1], n_test)} | {_pct(r.test_accuracy[by_validation], n_test)} "
-                     f"| {100 * r.zero_fraction:.1f}% | {100 * r.small_fraction:.1f}% | {r.seconds:.0f} s |")
+        lines.append(
+            f"| {r.config.label} | {_pct(r.test_accuracy[best], n_test)} ({best + 1}) "
+            f"| {_pct(r.test_accuracy[-1], n_test)} | {_pct(r.test_accuracy[by_validation], n_test)} "
+            f"| {100 * r.zero_fraction:.1f}% | {100 * r.small_fraction:.1f}% | {r.seconds:.0f} s |"
+        )
     return "\n".join(lines)
 
 
-def run(out: str | os.PathLike, quick: bool = False, epochs: int | None = None, seed: int = 1,
-        log: Callable[[str], None] | None = print, configs: list[Config] | None = None) -> Path:
+def run(
+    out: str | os.PathLike,
+    quick: bool = False,
+    epochs: int | None = None,
+    seed: int = 1,
+    log: Callable[[str], None] | None = print,
+    configs: list[Config] | None = None,
+) -> Path:
     """Train every configuration, write the report, the figures and results.json into ``out``.
 
     Returns the path of report.md. ``quick`` trains on the first 10,000 training images for 5
     epochs (about a minute); the full run uses the book's 50,000 images and 30 epochs.
     """
     import nndl
+
     from . import plots
+
     plots.require_matplotlib()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -170,7 +224,7 @@ def run(out: str | os.PathLike, quick: bool = False, epochs: int | None = None, 
         settings["epochs"] = epochs
     configs = CONFIGS if configs is None else configs
     training, validation, test = nndl.load_mnist(format="arrays")
-    training = (training[0][:settings["n_training"]], training[1][:settings["n_training"]])
+    training = (training[0][: settings["n_training"]], training[1][: settings["n_training"]])
     n_train, n_val, n_test = len(training[0]), len(validation[0]), len(test[0])
 
     results = []
@@ -188,34 +242,69 @@ def run(out: str | os.PathLike, quick: bool = False, epochs: int | None = None, 
     main = pick(MAIN_CURVES)
     if main:
         figures["learning_curves.png"] = plots.learning_curves(
-            {k: r.history() for k, r in main.items()}, out / "learning_curves.png", n_training=n_train,
-            n_evaluation=n_val, evaluation_name="validation",
-            title=f"784-30-10 on MNIST: no regularization vs L2 vs L1 ({scope})")
+            {k: r.history() for k, r in main.items()},
+            out / "learning_curves.png",
+            n_training=n_train,
+            n_evaluation=n_val,
+            evaluation_name="validation",
+            title=f"784-30-10 on MNIST: no regularization vs L2 vs L1 ({scope})",
+        )
     l1 = pick(L1_CURVES)
     if l1:
         figures["learning_curves_l1.png"] = plots.learning_curves(
-            {k: r.history() for k, r in l1.items()}, out / "learning_curves_l1.png", n_training=n_train,
-            n_evaluation=n_val, evaluation_name="validation", show_training=False,
-            title=f"The L1 update methods and elastic net, validation data ({scope})")
+            {k: r.history() for k, r in l1.items()},
+            out / "learning_curves_l1.png",
+            n_training=n_train,
+            n_evaluation=n_val,
+            evaluation_name="validation",
+            show_training=False,
+            title=f"The L1 update methods and elastic net, validation data ({scope})",
+        )
     images = pick(WEIGHT_IMAGES)
     if images:
         figures["first_layer_weights.png"] = plots.first_layer_weights(
-            {k: r.weights[0] for k, r in images.items()}, out / "first_layer_weights.png")
+            {k: r.weights[0] for k, r in images.items()}, out / "first_layer_weights.png"
+        )
     histogram = pick(HISTOGRAM)
     if histogram:
         figures["weight_histogram.png"] = plots.weight_histogram(
-            {k: r.weights for k, r in histogram.items()}, out / "weight_histogram.png",
-            title=f"|w| of the first layer after training ({scope})")
+            {k: r.weights for k, r in histogram.items()},
+            out / "weight_histogram.png",
+            title=f"|w| of the first layer after training ({scope})",
+        )
 
-    (out / "results.json").write_text(json.dumps({
-        "settings": {**settings, "n_validation": n_val, "n_test": n_test, "eta": ETA, "mini_batch_size": MINI_BATCH,
-                     "sizes": SIZES, "cost": "CrossEntropyCost", "seed": seed, "quick": quick},
-        "runs": [{**asdict(r.config), "validation_accuracy": r.validation_accuracy,
-                  "validation_cost": r.validation_cost, "training_accuracy": r.training_accuracy,
-                  "training_cost": r.training_cost, "test_accuracy": r.test_accuracy,
-                  "zero_fraction": r.zero_fraction, "small_fraction": r.small_fraction, "seconds": r.seconds}
-                 for r in results],
-    }, indent=1))
+    (out / "results.json").write_text(
+        json.dumps(
+            {
+                "settings": {
+                    **settings,
+                    "n_validation": n_val,
+                    "n_test": n_test,
+                    "eta": ETA,
+                    "mini_batch_size": MINI_BATCH,
+                    "sizes": SIZES,
+                    "cost": "CrossEntropyCost",
+                    "seed": seed,
+                    "quick": quick,
+                },
+                "runs": [
+                    {
+                        **asdict(r.config),
+                        "validation_accuracy": r.validation_accuracy,
+                        "validation_cost": r.validation_cost,
+                        "training_accuracy": r.training_accuracy,
+                        "training_cost": r.training_cost,
+                        "test_accuracy": r.test_accuracy,
+                        "zero_fraction": r.zero_fraction,
+                        "small_fraction": r.small_fraction,
+                        "seconds": r.seconds,
+                    }
+                    for r in results
+                ],
+            },
+            indent=1,
+        )
+    )
 
     # The first layers too, so the figures can be redrawn without training again.
     np.savez_compressed(out / "first_layer_weights.npz", **{r.config.key: r.weights[0] for r in results})
@@ -224,9 +313,18 @@ def run(out: str | os.PathLike, quick: bool = False, epochs: int | None = None, 
     return report
 
 
-def _report(results: list[RunResult], settings: dict, quick: bool, seed: int, n_train: int, n_val: int, n_test: int,
-            figures: dict[str, Path]) -> str:
+def _report(
+    results: list[RunResult],
+    settings: dict,
+    quick: bool,
+    seed: int,
+    n_train: int,
+    n_val: int,
+    n_test: int,
+    figures: dict[str, Path],
+) -> str:
     import nndl
+
     parts = [
         f"# Chapter 3 regularizers on MNIST{' (quick run)' if quick else ''}",
         "",
@@ -252,12 +350,12 @@ def _report(results: list[RunResult], settings: dict, quick: bool, seed: int, n_
     captions = {
         "learning_curves.png": "Accuracy and cost per epoch: validation data solid, training data dashed.",
         "learning_curves_l1.png": "The L1 methods and elastic net: accuracy and cost on the validation data. "
-                                  "Subgradient and proximal runs at the same lmbda nearly coincide in accuracy; "
-                                  "they differ in how many weights end exactly at 0.",
+        "Subgradient and proximal runs at the same lmbda nearly coincide in accuracy; "
+        "they differ in how many weights end exactly at 0.",
         "first_layer_weights.png": "Each hidden neuron's 784 input weights as a 28x28 image; black marks weights "
-                                   "exactly 0.",
+        "exactly 0.",
         "weight_histogram.png": "Histogram of |w| in the first layer; the bar at the left counts exact zeros, "
-                                "which a log axis cannot show.",
+        "which a log axis cannot show.",
     }
     for name in figures:
         parts += [f"## {captions[name].split(':')[0].split(';')[0]}", "", f"![{name}]({name})", "", captions[name], ""]

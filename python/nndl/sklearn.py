@@ -45,7 +45,8 @@ The C++ engine releases the GIL while it trains, so the threading backend
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -54,18 +55,21 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from . import _core
-from .base import History, check_dtype
+from .architecture import check_dtype
+from .checks import check_choice, check_int, check_real
 from .costs import CrossEntropyCost, LogLikelihoodCost
-from .network import Network
-from .options import check_choice, check_int, check_real
+from .network2 import Network
+from .training.history import History
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils.validation import validate_data as _validate_data
 except ImportError:  # pragma: no cover - scikit-learn 1.3 to 1.5
+
     def _validate_data(estimator: Any, *args: Any, **kwargs: Any) -> Any:
         return estimator._validate_data(*args, **kwargs)
 
-__all__ = ["NNDLClassifier", "EXPECTED_FAILED_CHECKS"]
+
+__all__ = ["EXPECTED_FAILED_CHECKS", "NNDLClassifier"]
 
 #: scikit-learn's name of each penalty -> nndl's ``regularization``.
 PENALTIES = {"l2": "l2", "l1": "l1", "elasticnet": "elastic_net", None: "none"}
@@ -81,6 +85,7 @@ EXPECTED_FAILED_CHECKS: dict[str, str] = {}
 def _set_engine_threads(n_threads: int) -> None:
     """Set the C++ engine's thread count, if this build of nndl can (it is process-wide)."""
     import nndl
+
     setter = getattr(nndl, "set_num_threads", None) or getattr(_core, "set_num_threads", None)
     if setter is not None:
         setter(n_threads)
@@ -149,12 +154,25 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
     n_iter_ : int, epochs trained in total
     """
 
-    def __init__(self, hidden_layer_sizes: int | Sequence[int] = (30,), learning_rate_init: float = 0.5,
-                 batch_size: int = 10, max_iter: int = 30, alpha: float = 0.0, penalty: str | None = "l2",
-                 l1_ratio: float = 0.5, l1_method: str = "subgradient", dropout: float = 0.0,
-                 momentum: float = 0.0, activation: str = "sigmoid", output: str = "sigmoid",
-                 random_state: Any = None, dtype: Any = np.float64, n_threads: int | None = None,
-                 verbose: bool = False):
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (30,),
+        learning_rate_init: float = 0.5,
+        batch_size: int = 10,
+        max_iter: int = 30,
+        alpha: float = 0.0,
+        penalty: str | None = "l2",
+        l1_ratio: float = 0.5,
+        l1_method: str = "subgradient",
+        dropout: float = 0.0,
+        momentum: float = 0.0,
+        activation: str = "sigmoid",
+        output: str = "sigmoid",
+        random_state: Any = None,
+        dtype: Any = np.float64,
+        n_threads: int | None = None,
+        verbose: bool = False,
+    ):
         # scikit-learn's convention: store the arguments untouched, check them in fit, so that
         # clone and set_params work with anything and errors come when the model is used.
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -219,7 +237,7 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"random_state: expected None, an int >= 0 or a RandomState, got {rs!r}") from None
 
     # -- training -----------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> "NNDLClassifier":
+    def fit(self, X: Any, y: Any) -> NNDLClassifier:
         """Train a new network for ``max_iter`` epochs on ``X`` (n, n_features) and labels ``y`` (n,)."""
         params = self._checked_params()
         X, y = _validate_data(self, X, y, dtype=params["dtype"], order="C")
@@ -232,7 +250,7 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
         self._train(X, y_encoded, params, params["max_iter"], len(X))
         return self
 
-    def partial_fit(self, X: Any, y: Any, classes: Any = None, training_set_size: int | None = None) -> "NNDLClassifier":
+    def partial_fit(self, X: Any, y: Any, classes: Any = None, training_set_size: int | None = None) -> NNDLClassifier:
         """Train one epoch on ``X``, continuing from the current network.
 
         ``classes`` (every label the stream will have) is required on the first call and ignored
@@ -272,9 +290,13 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
     def _new_network(self, params: dict[str, Any]) -> None:
         sizes = [self.n_features_in_, *params["hidden"], len(self.classes_)]
         softmax = params["output"] == "softmax"
-        self.network_ = Network(sizes, cost=LogLikelihoodCost if softmax else CrossEntropyCost, seed=self._seed(),
-                                dtype=params["dtype"],
-                                activation=[params["activation"]] * len(params["hidden"]) + [params["output"]])
+        self.network_ = Network(
+            sizes,
+            cost=LogLikelihoodCost if softmax else CrossEntropyCost,
+            seed=self._seed(),
+            dtype=params["dtype"],
+            activation=[params["activation"]] * len(params["hidden"]) + [params["output"]],
+        )
 
     def _train(self, X: np.ndarray, y_encoded: np.ndarray, params: dict[str, Any], epochs: int, n: int) -> None:
         if self.n_threads is not None:
@@ -283,9 +305,18 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
         lmbda = params["alpha"] * len(X) / n
         X = _writeable(X)
         self.history_: History = self.network_.SGD(
-            (X, y_encoded.astype(np.int64)), epochs, min(params["batch_size"], len(X)), params["eta"], lmbda=lmbda,
-            regularization=params["regularization"], l1_method=params["l1_method"], l1_ratio=params["l1_ratio"],
-            dropout=params["dropout"], momentum=params["momentum"], verbose=bool(self.verbose))
+            (X, y_encoded.astype(np.int64)),
+            epochs,
+            min(params["batch_size"], len(X)),
+            params["eta"],
+            lmbda=lmbda,
+            regularization=params["regularization"],
+            l1_method=params["l1_method"],
+            l1_ratio=params["l1_ratio"],
+            dropout=params["dropout"],
+            momentum=params["momentum"],
+            verbose=bool(self.verbose),
+        )
         self.n_iter_ += epochs
 
     # -- prediction -----------------------------------------------------------------------------

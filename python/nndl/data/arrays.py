@@ -1,4 +1,4 @@
-"""Data in the book's form and as arrays, and the bundled MNIST.
+"""Data in the book's form and as arrays, and the conversions between them.
 
 The book's form is a list of ``(x, y)`` tuples, ``x`` a ``(784, 1)`` column and ``y`` either a
 one-hot ``(10, 1)`` column (training data) or an integer label (validation and test data). The
@@ -9,26 +9,21 @@ once per call.
 
 from __future__ import annotations
 
-import gzip
-import math
-import os
-import struct
-import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from importlib import resources
-from typing import Any, Iterable, Literal
+from typing import Any
 
 import numpy as np
 
-from .alignment import aligned_empty, aligned_require
+from ..alignment import aligned_empty, aligned_require
 
 
 @dataclass(frozen=True)
 class Arrays:
     """Data as the engines consume it: contiguous inputs, targets and labels."""
 
-    X: np.ndarray       # (n, n_in), the network's dtype, C-contiguous
-    Y: np.ndarray       # (n, n_out) targets, one-hot for labels
+    X: np.ndarray  # (n, n_in), the network's dtype, C-contiguous
+    Y: np.ndarray  # (n, n_out) targets, one-hot for labels
     labels: np.ndarray  # (n,) int64: the target's class (argmax of Y when Y was given)
 
     def __len__(self) -> int:
@@ -45,12 +40,18 @@ def vectorized_result(j: int, n_out: int = 10) -> np.ndarray:
 
 
 def is_array_form(data: object) -> bool:
-    return (isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray)
-            and data[0].ndim == 2 and isinstance(data[1], np.ndarray))
+    return (
+        isinstance(data, tuple)
+        and len(data) == 2
+        and isinstance(data[0], np.ndarray)
+        and data[0].ndim == 2
+        and isinstance(data[1], np.ndarray)
+    )
 
 
-def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "data",
-              check_finite_inputs: bool = True) -> Arrays:
+def to_arrays(
+    data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "data", check_finite_inputs: bool = True
+) -> Arrays:
     """Validate ``data`` (either form) against a network with n_in inputs and n_out outputs.
 
     ``check_finite_inputs=False`` leaves the NaN/infinity check of the inputs to a caller that
@@ -78,12 +79,16 @@ def to_arrays(data: Any, n_in: int, n_out: int, dtype: np.dtype, name: str = "da
             raise ValueError(f"{name}: integer labels must have shape ({n},), got {targets.shape}")
         labels = targets.astype(np.int64)
         if labels.size and (labels.min() < 0 or labels.max() >= n_out):
-            raise ValueError(f"{name}: labels must lie in [0, {n_out}), got values from {labels.min()} to {labels.max()}")
+            raise ValueError(
+                f"{name}: labels must lie in [0, {n_out}), got values from {labels.min()} to {labels.max()}"
+            )
         Y = np.zeros((n, n_out), dtype=dtype)
         Y[np.arange(n), labels] = 1
     elif np.issubdtype(targets.dtype, np.floating):
         if targets.shape != (n, n_out):
-            raise ValueError(f"{name}: targets must have shape ({n}, {n_out}) (or integer labels ({n},)), got {targets.shape}")
+            raise ValueError(
+                f"{name}: targets must have shape ({n}, {n_out}) (or integer labels ({n},)), got {targets.shape}"
+            )
         with np.errstate(over="ignore", invalid="ignore"):
             Y = np.require(targets, dtype=dtype, requirements="CA")
         if not np.isfinite(Y).all():
@@ -100,7 +105,9 @@ def checked_inputs(name: str, a: Any, dtype: np.dtype) -> np.ndarray:
         array = np.asarray(a)
     except ValueError as error:  # ragged nested lists
         raise ValueError(f"{name}: not an array of numbers ({error})") from None
-    if array.dtype == np.bool_ or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+    if array.dtype == np.bool_ or not (
+        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+    ):
         raise TypeError(f"{name}: expected an array of numbers, got dtype {array.dtype}")
     with np.errstate(over="ignore", invalid="ignore"):
         array = np.require(array, dtype=dtype, requirements="CA")
@@ -131,15 +138,18 @@ def _rows_without_copy(xs: list[np.ndarray], n_in: int, dtype: np.dtype) -> np.n
     return np.lib.stride_tricks.as_strided(first, shape=(len(xs), n_in), strides=(row, itemsize), writeable=False)
 
 
-def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str,
-                    dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """The book's list of (x, y) tuples as two arrays, the inputs already of ``dtype``."""
     if isinstance(data, np.ndarray) or isinstance(data, (str, bytes)):
-        raise TypeError(f"{name}: expected a list of (x, y) tuples or a tuple (X, y) of arrays, got {type(data).__name__}")
+        raise TypeError(
+            f"{name}: expected a list of (x, y) tuples or a tuple (X, y) of arrays, got {type(data).__name__}"
+        )
     try:
         examples = list(data)
     except TypeError:
-        raise TypeError(f"{name}: expected a list of (x, y) tuples or a tuple (X, y) of arrays, got {type(data).__name__}") from None
+        raise TypeError(
+            f"{name}: expected a list of (x, y) tuples or a tuple (X, y) of arrays, got {type(data).__name__}"
+        ) from None
     if not examples:
         raise ValueError(f"{name}: no examples")
     xs, ys = [], []
@@ -171,78 +181,6 @@ def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str,
             raise ValueError(f"{name}: example {i} has a target of {y.size} values, the network has {n_out} outputs")
         Y.append(y.reshape(n_out))
     return X, np.stack(Y).astype(np.float64)
-
-
-# ---------------------------------------------------------------------------------------------
-# MNIST (LeCun, Cortes and Burges; CC BY-SA 3.0), bundled as the four original IDX files.
-
-MNIST_FILES = {
-    "train_images": "train-images-idx3-ubyte.gz",
-    "train_labels": "train-labels-idx1-ubyte.gz",
-    "test_images": "t10k-images-idx3-ubyte.gz",
-    "test_labels": "t10k-labels-idx1-ubyte.gz",
-}
-
-
-def read_idx(path: str | os.PathLike | bytes, name: str = "file") -> np.ndarray:
-    """An IDX file (gzip or not) as a uint8 array of its stated shape."""
-    if isinstance(path, bytes):
-        raw = path
-    else:
-        with open(path, "rb") as f:
-            raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:  # BadGzipFile is an OSError
-            raise ValueError(f"{name}: damaged or truncated gzip data ({error})") from None
-    if len(raw) < 4:
-        raise ValueError(f"{name}: too short to be an IDX file ({len(raw)} bytes)")
-    zero, dtype_code, ndim = raw[0] << 8 | raw[1], raw[2], raw[3]
-    if zero != 0 or dtype_code != 0x08 or ndim == 0:
-        raise ValueError(f"{name}: not an unsigned-byte IDX file (magic number {raw[:4].hex()})")
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise ValueError(f"{name}: truncated IDX header")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    count = math.prod(shape)  # Python ints: an int64 product could wrap around to the data's length
-    if len(raw) - header != count:
-        raise ValueError(f"{name}: expected {count} bytes of data for shape {shape}, found {len(raw) - header}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
-
-
-def _bundled(file: str) -> bytes:
-    return resources.files("nndl").joinpath("data", "mnist", file).read_bytes()
-
-
-def pixels_in_unit_range(images: np.ndarray) -> np.ndarray:
-    """Images (n, ...) as a 64-byte-aligned float64 array (n, pixels) scaled by 1/255 (8-bit pixels to [0, 1])."""
-    X = aligned_empty((len(images), int(np.prod(images.shape[1:], dtype=np.int64))), np.float64)
-    np.divide(images.reshape(len(images), -1), 255.0, out=X)
-    return X
-
-
-def load_mnist(format: Literal["book", "arrays"] = "book") -> tuple:
-    """The book's split of MNIST: 50,000 training, 10,000 validation, 10,000 test images.
-
-    ``format="book"`` (as ``mnist_loader.load_data_wrapper()``): lists of ``(x, y)`` with ``x`` a
-    ``(784, 1)`` column in [0, 1], ``y`` one-hot ``(10, 1)`` for training and an int otherwise.
-    ``format="arrays"``: ``((X, y), (X, y), (X, y))`` with ``X`` float64 ``(n, 784)``, ``y`` int64.
-    Pixels are scaled by 1/255.
-    """
-    if format not in ("book", "arrays"):
-        raise ValueError(f"format: expected 'book' or 'arrays', got {format!r}")
-    images = read_idx(_bundled(MNIST_FILES["train_images"]), "train images")
-    labels = read_idx(_bundled(MNIST_FILES["train_labels"]), "train labels")
-    test_images = read_idx(_bundled(MNIST_FILES["test_images"]), "test images")
-    test_labels = read_idx(_bundled(MNIST_FILES["test_labels"]), "test labels")
-    X = pixels_in_unit_range(images)
-    Xt = pixels_in_unit_range(test_images)
-    y, yt = labels.astype(np.int64), test_labels.astype(np.int64)
-    splits = ((X[:50000], y[:50000]), (X[50000:], y[50000:]), (Xt, yt))
-    if format == "arrays":
-        return splits
-    return book_form(*splits[0], one_hot=True), book_form(*splits[1]), book_form(*splits[2])
 
 
 def book_form(X: np.ndarray, y: np.ndarray, one_hot: bool = False, n_out: int = 10) -> list[tuple[np.ndarray, Any]]:

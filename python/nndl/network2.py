@@ -16,9 +16,14 @@ import numpy as np
 
 from . import _core
 from .alignment import aligned_zeros
-from .base import DivergenceError, NetworkBase, NonFiniteInput, TrainingRun, exclusive, load_into
-from .data import Arrays, checked_inputs, to_arrays
-from .options import UpdateOptions, check_real
+from .checks import check_real
+from .data.arrays import Arrays, checked_inputs, to_arrays
+from .network_base import NetworkBase
+from .network_file import load_into
+from .regularization import UpdateOptions
+from .training.errors import DivergenceError, NonFiniteInput
+from .training.guard import exclusive
+from .training.sgd import TrainingRun
 
 # Mini-batches per call into C++: small enough that Ctrl-C and progress reports come within a
 # fraction of a second, large enough that the per-call cost (microseconds) does not show. The
@@ -43,8 +48,8 @@ class Network(NetworkBase):
         self._bias_views = []
         for l, (x, y) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
             w0, b0 = self._arch.weight_offset(l), self._arch.bias_offset(l)
-            self._weight_views.append(self._params[w0:w0 + x * y].reshape(y, x))
-            self._bias_views.append(self._params[b0:b0 + y].reshape(y, 1))
+            self._weight_views.append(self._params[w0 : w0 + x * y].reshape(y, x))
+            self._bias_views.append(self._params[b0 : b0 + y].reshape(y, 1))
         self._weights = list(self._weight_views)
         self._biases = list(self._bias_views)
         self._state = _core.TrainState()
@@ -78,8 +83,10 @@ class Network(NetworkBase):
 
     def _sync_parameters(self) -> None:
         """Copy any array the user put in place of a view into the buffer, and restore the view."""
-        for name, current, views in (("weights", self._weights, self._weight_views),
-                                     ("biases", self._biases, self._bias_views)):
+        for name, current, views in (
+            ("weights", self._weights, self._weight_views),
+            ("biases", self._biases, self._bias_views),
+        ):
             if len(current) != len(views):
                 raise ValueError(f"{name}: expected {len(views)} arrays, got {len(current)}")
             for l, (value, view) in enumerate(zip(current, views)):
@@ -134,14 +141,23 @@ class Network(NetworkBase):
         nabla_b, nabla_w = [], []
         for l, (x, y) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
             w0, b0 = self._arch.weight_offset(l), self._arch.bias_offset(l)
-            nabla_w.append(flat[w0:w0 + x * y].reshape(y, x))
-            nabla_b.append(flat[b0:b0 + y].reshape(y, 1))
+            nabla_w.append(flat[w0 : w0 + x * y].reshape(y, x))
+            nabla_b.append(flat[b0 : b0 + y].reshape(y, 1))
         return nabla_b, nabla_w
 
     @exclusive
-    def update_mini_batch(self, mini_batch: Any, eta: float, lmbda: float, n: int, regularization: str | None = "l2",
-                          l1_method: str = "subgradient", l1_ratio: float = 0.5, momentum: float = 0.0,
-                          dropout: float = 0.0) -> None:
+    def update_mini_batch(
+        self,
+        mini_batch: Any,
+        eta: float,
+        lmbda: float,
+        n: int,
+        regularization: str | None = "l2",
+        l1_method: str = "subgradient",
+        l1_ratio: float = 0.5,
+        momentum: float = 0.0,
+        dropout: float = 0.0,
+    ) -> None:
         """One step of gradient descent on ``mini_batch``; ``n`` is the training-set size."""
         opts = UpdateOptions.checked(eta, lmbda, n, regularization, l1_method, l1_ratio, momentum)
         dropout = check_real("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
@@ -163,8 +179,9 @@ class Network(NetworkBase):
         if opts.l1_method == "cumulative" and opts.l1_lmbda and self._state.l1_applied is None:
             self._state.l1_applied = np.zeros_like(params)
         self._state.ema_tau = run.ema_tau or 0.0
-        rule = _core.UpdateRule(opts.regularization, opts.l1_method, opts.eta, opts.lmbda, opts.l1_ratio, opts.n,
-                                opts.momentum)
+        rule = _core.UpdateRule(
+            opts.regularization, opts.l1_method, opts.eta, opts.lmbda, opts.l1_ratio, opts.n, opts.momentum
+        )
         dropout = _core.Dropout(run.dropout, self._dropout_key)
         num_batches = (len(data) + m - 1) // m
         examples_per_chunk = min(EXAMPLES_PER_CHUNK, WORK_PER_CHUNK // self._arch.num_params)
@@ -172,8 +189,9 @@ class Network(NetworkBase):
         for begin in range(0, num_batches, per_chunk):
             end = min(begin + per_chunk, num_batches)
             snapshot = self._snapshot()
-            done, diverged, nonfinite_at = _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin,
-                                                                   end, rule, dropout, self._state)
+            done, diverged, nonfinite_at = _core.train_minibatches(
+                self._arch, params, data.X, data.Y, order, m, begin, end, rule, dropout, self._state
+            )
             if nonfinite_at >= 0:
                 raise NonFiniteInput(int(order[nonfinite_at]))
             if diverged:
@@ -182,11 +200,13 @@ class Network(NetworkBase):
                 bad = begin + done - 1
                 self._restore(snapshot)
                 if bad > begin:
-                    _core.train_minibatches(self._arch, params, data.X, data.Y, order, m, begin, bad, rule,
-                                            dropout, self._state)
+                    _core.train_minibatches(
+                        self._arch, params, data.X, data.Y, order, m, begin, bad, rule, dropout, self._state
+                    )
                 raise DivergenceError(
                     f"mini-batch {bad} gave non-finite weights; the network keeps the weights from before it. "
-                    f"Try a smaller eta (now {opts.eta}).")
+                    f"Try a smaller eta (now {opts.eta})."
+                )
             if run.progress is not None:
                 run.progress(epoch, end, num_batches)
 
@@ -200,8 +220,15 @@ class Network(NetworkBase):
 
     def _snapshot(self) -> tuple:
         s = self._state
-        return (self._params.copy(), None if s.velocity is None else s.velocity.copy(),
-                None if s.l1_applied is None else s.l1_applied.copy(), s.l1_total, s.step, s.update_ema, s.ema_started)
+        return (
+            self._params.copy(),
+            None if s.velocity is None else s.velocity.copy(),
+            None if s.l1_applied is None else s.l1_applied.copy(),
+            s.l1_total,
+            s.step,
+            s.update_ema,
+            s.ema_started,
+        )
 
     def _restore(self, snapshot: tuple) -> None:
         params, velocity, l1_applied, l1_total, step, ema, started = snapshot
@@ -215,8 +242,9 @@ class Network(NetworkBase):
 
     @exclusive
     def _evaluate(self, data: Arrays) -> tuple[float, int]:
-        cost_sum, correct, nonfinite_row = _core.evaluate(self._arch, self._parameters(), data.X, labels=data.labels,
-                                                          Y=data.Y)
+        cost_sum, correct, nonfinite_row = _core.evaluate(
+            self._arch, self._parameters(), data.X, labels=data.labels, Y=data.Y
+        )
         if nonfinite_row >= 0:
             raise NonFiniteInput(int(nonfinite_row))
         return float(cost_sum), int(correct)
@@ -225,18 +253,35 @@ class Network(NetworkBase):
     def __getstate__(self) -> dict:
         s = self._state
         return {
-            "sizes": self.sizes, "cost": self.cost.__name__, "activations": self.activations,
-            "dtype": self.dtype.name, "seed": self.seed, "params": self._parameters().copy(),
-            "rng": self._rng.bit_generator.state, "dropout_key": self._dropout_key,
-            "train_state": (None if s.velocity is None else s.velocity.copy(),
-                            None if s.l1_applied is None else s.l1_applied.copy(),
-                            s.l1_total, s.step, s.update_ema, s.ema_started),
+            "sizes": self.sizes,
+            "cost": self.cost.__name__,
+            "activations": self.activations,
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "params": self._parameters().copy(),
+            "rng": self._rng.bit_generator.state,
+            "dropout_key": self._dropout_key,
+            "train_state": (
+                None if s.velocity is None else s.velocity.copy(),
+                None if s.l1_applied is None else s.l1_applied.copy(),
+                s.l1_total,
+                s.step,
+                s.update_ema,
+                s.ema_started,
+            ),
         }
 
     def __setstate__(self, state: dict) -> None:
         from .costs import cost_by_name
-        Network.__init__(self, state["sizes"], cost=cost_by_name(state["cost"]), activation=state["activations"],
-                      dtype=state["dtype"], seed=state["seed"])
+
+        Network.__init__(
+            self,
+            state["sizes"],
+            cost=cost_by_name(state["cost"]),
+            activation=state["activations"],
+            dtype=state["dtype"],
+            seed=state["seed"],
+        )
         self._params[...] = state["params"]
         self._rng.bit_generator.state = state["rng"]
         self._dropout_key = state["dropout_key"]
