@@ -59,19 +59,19 @@ void run(int64_t m) {
     rule.n = 50000;
     const nndl::UpdateStep<T> step(rule, m, 0.0);
     const int reps = static_cast<int>(200000 / m);
-    const double forward = microseconds_per_call(reps, [&] {
-        kernels.dense_forward(rows.data(), m, n_in, W, b.data(), n_out, z.data());
-    });
+    const double forward =
+        microseconds_per_call(reps, [&] { kernels.dense_forward(rows.data(), m, n_in, W, b.data(), n_out, z.data()); });
     const double fused = microseconds_per_call(reps, [&] {
         kernels.fused_update(delta.data(), rows.data(), m, n_out, 0, n_out, n_in, W, b.data(), step, nullptr, nullptr,
                              nullptr, change.data());
     });
     const double flop = 2.0 * static_cast<double>(m * n_in * n_out);  // per kernel call
     const double batches = 50000.0 / static_cast<double>(m);
-    std::printf("%s m=%lld: forward %.2f us (%.0f GFLOP/s), fused gradient+update %.2f us (%.0f GFLOP/s); "
-                "both x %.0f mini-batches = %.1f ms per epoch\n",
-                sizeof(T) == 4 ? "float32" : "float64", static_cast<long long>(m), forward, flop / forward / 1e3,
-                fused, flop / fused / 1e3, batches, (forward + fused) * batches / 1e3);
+    std::printf(
+        "%s m=%lld: forward %.2f us (%.0f GFLOP/s), fused gradient+update %.2f us (%.0f GFLOP/s); "
+        "both x %.0f mini-batches = %.1f ms per epoch\n",
+        sizeof(T) == 4 ? "float32" : "float64", static_cast<long long>(m), forward, flop / forward / 1e3, fused,
+        flop / fused / 1e3, batches, (forward + fused) * batches / 1e3);
 }
 
 }  // namespace

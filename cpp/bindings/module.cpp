@@ -55,8 +55,9 @@ L1Method parse_l1_method(const std::string& name) {
 template <class T>
 T* checked_array(py::array& array, const char* name, std::initializer_list<py::ssize_t> shape, bool writable) {
     if (!py::isinstance<py::array_t<T>>(array) || !array.dtype().is(py::dtype::of<T>()))
-        throw py::type_error(std::string(name) + ": expected an array of " + py::str(py::dtype::of<T>()).cast<std::string>() +
-                             ", got " + py::str(array.dtype()).cast<std::string>());
+        throw py::type_error(std::string(name) + ": expected an array of " +
+                             py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
+                             py::str(array.dtype()).cast<std::string>());
     if (!(array.flags() & py::array::c_style))
         throw py::value_error(std::string(name) + ": expected a C-contiguous array");
     // A C-contiguous view at an odd byte offset (np.frombuffer(buf, offset=1)) is not aligned for T.
@@ -104,13 +105,15 @@ py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, p
     const T* y = checked_input<T>(Y, "Y", {n, arch.n_out()});
     const int64_t* ord = checked_input<int64_t>(order, "order", {n});
     if (mini_batch_size < 1 || mini_batch_size > n)
-        throw py::value_error("mini_batch_size: must be in [1, " + std::to_string(n) + "], got " + std::to_string(mini_batch_size));
+        throw py::value_error("mini_batch_size: must be in [1, " + std::to_string(n) + "], got " +
+                              std::to_string(mini_batch_size));
     const int64_t num_batches = (n + mini_batch_size - 1) / mini_batch_size;
     if (batch_begin < 0 || batch_end > num_batches || batch_begin > batch_end)
         throw py::value_error("batch range: [" + std::to_string(batch_begin) + ", " + std::to_string(batch_end) +
                               ") is not within [0, " + std::to_string(num_batches) + "]");
     for (int64_t i = 0; i < n; ++i)
-        if (ord[i] < 0 || ord[i] >= n) throw py::value_error("order: index out of range at position " + std::to_string(i));
+        if (ord[i] < 0 || ord[i] >= n)
+            throw py::value_error("order: index out of range at position " + std::to_string(i));
     if (rule.n < 1) throw py::value_error("n: the training-set size must be positive");
 
     TrainState<T> state;
@@ -131,7 +134,8 @@ py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, p
     ChunkResult result;
     {
         py::gil_scoped_release release;
-        result = train_minibatches<T>(arch, p, x, y, n, ord, mini_batch_size, batch_begin, batch_end, rule, dropout, state);
+        result =
+            train_minibatches<T>(arch, p, x, y, n, ord, mini_batch_size, batch_begin, batch_end, rule, dropout, state);
     }
     py_state.l1_total = state.l1_total;
     py_state.step = state.step;
@@ -148,11 +152,12 @@ PYBIND11_MODULE(_core, m) {
     m.doc() = "nndl's C++ engine: matrix-form backprop and the regularized mini-batch update";
 
     py::class_<Architecture>(m, "Architecture")
-        .def(py::init([](std::vector<int64_t> sizes, const std::vector<std::string>& activations, const std::string& cost) {
-                 std::vector<Activation> acts;
-                 for (const auto& a : activations) acts.push_back(parse_activation(a));
-                 return Architecture(std::move(sizes), std::move(acts), parse_cost(cost));
-             }),
+        .def(py::init(
+                 [](std::vector<int64_t> sizes, const std::vector<std::string>& activations, const std::string& cost) {
+                     std::vector<Activation> acts;
+                     for (const auto& a : activations) acts.push_back(parse_activation(a));
+                     return Architecture(std::move(sizes), std::move(acts), parse_cost(cost));
+                 }),
              py::arg("sizes"), py::arg("activations"), py::arg("cost"))
         .def_readonly("sizes", &Architecture::sizes)
         .def_property_readonly("num_params", &Architecture::num_params)
@@ -190,13 +195,14 @@ PYBIND11_MODULE(_core, m) {
 
     m.def(
         "train_minibatches",
-        [](const Architecture& arch, py::array params, py::array X, py::array Y, py::array order, int64_t mini_batch_size,
-           int64_t batch_begin, int64_t batch_end, const UpdateRule& rule, const Dropout& dropout, PyTrainState& state) {
+        [](const Architecture& arch, py::array params, py::array X, py::array Y, py::array order,
+           int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end, const UpdateRule& rule,
+           const Dropout& dropout, PyTrainState& state) {
             if (is_float32(params))
-                return train_minibatches_typed<float>(arch, params, X, Y, order, mini_batch_size, batch_begin, batch_end,
-                                                      rule, dropout, state);
-            return train_minibatches_typed<double>(arch, params, X, Y, order, mini_batch_size, batch_begin, batch_end, rule,
-                                                   dropout, state);
+                return train_minibatches_typed<float>(arch, params, X, Y, order, mini_batch_size, batch_begin,
+                                                      batch_end, rule, dropout, state);
+            return train_minibatches_typed<double>(arch, params, X, Y, order, mini_batch_size, batch_begin, batch_end,
+                                                   rule, dropout, state);
         },
         py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
         py::arg("order").noconvert(), py::arg("mini_batch_size"), py::arg("batch_begin"), py::arg("batch_end"),
@@ -264,7 +270,8 @@ PYBIND11_MODULE(_core, m) {
                     for (int64_t i = 0; i < n; ++i)
                         if (lab[i] < 0 || lab[i] >= arch.n_out())
                             throw py::value_error("labels: label " + std::to_string(lab[i]) + " at position " +
-                                                  std::to_string(i) + " is outside [0, " + std::to_string(arch.n_out()) + ")");
+                                                  std::to_string(i) + " is outside [0, " +
+                                                  std::to_string(arch.n_out()) + ")");
                 Evaluation e;
                 {
                     py::gil_scoped_release release;
@@ -275,7 +282,8 @@ PYBIND11_MODULE(_core, m) {
             return is_float32(params) ? run(float{}) : run(double{});
         },
         py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert() = py::none(),
-        py::arg("labels").noconvert() = py::none(), "(sum of the cost over the examples, number classified correctly, first row of X with a NaN or an\n"
+        py::arg("labels").noconvert() = py::none(),
+        "(sum of the cost over the examples, number classified correctly, first row of X with a NaN or an\n"
         "infinity or -1; the sums mean nothing unless it is -1).");
 
     m.def("dropout_uniform", &dropout_uniform, py::arg("key"), py::arg("step"), py::arg("example"), py::arg("layer"),
@@ -301,15 +309,16 @@ PYBIND11_MODULE(_core, m) {
             if (!set_active_kernels(name)) {
                 std::string names;
                 for (const auto& n : available_kernel_sets()) names += (names.empty() ? "" : ", ") + n;
-                throw py::value_error("name: kernel set '" + name + "' is not available on this machine (available: " +
-                                      names + ")");
+                throw py::value_error("name: kernel set '" + name +
+                                      "' is not available on this machine (available: " + names + ")");
             }
         },
         py::arg("name"), "Use the named kernel set ('scalar', 'baseline', 'avx2', 'avx512') from now on.");
     m.def(
         "set_num_threads",
         [](int n) {
-            if (n < 1 || n > 1024) throw py::value_error("n: the number of threads must be in [1, 1024], got " + std::to_string(n));
+            if (n < 1 || n > 1024)
+                throw py::value_error("n: the number of threads must be in [1, 1024], got " + std::to_string(n));
             py::gil_scoped_release release;  // joining workers may wait for a running job
             set_num_threads(n);
         },
@@ -320,9 +329,12 @@ PYBIND11_MODULE(_core, m) {
         [](py::object dtype, double seconds) {
             const py::dtype dt = py::dtype::from_args(dtype);
             int bytes;
-            if (dt.is(py::dtype::of<float>())) bytes = 4;
-            else if (dt.is(py::dtype::of<double>())) bytes = 8;
-            else throw py::type_error("dtype: expected float32 or float64");
+            if (dt.is(py::dtype::of<float>()))
+                bytes = 4;
+            else if (dt.is(py::dtype::of<double>()))
+                bytes = 8;
+            else
+                throw py::type_error("dtype: expected float32 or float64");
             if (!(seconds > 0 && seconds <= 60)) throw py::value_error("seconds: must be in (0, 60]");
             const KernelSet& set = active_kernels();
             py::gil_scoped_release release;

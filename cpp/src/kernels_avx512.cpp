@@ -1,4 +1,5 @@
-// The SIMD kernels for the "avx512" instruction set. Compiled with -mavx512f -mavx2 -mfma (CMakeLists.txt); chosen only when the CPU reports AVX-512F.
+// The SIMD kernels for the "avx512" instruction set. Compiled with -mavx512f -mavx2 -mfma (CMakeLists.txt); chosen only
+// when the CPU reports AVX-512F.
 #define NNDL_KERNEL_NS avx512
 #define NNDL_KERNEL_NAME "avx512"
 #define NNDL_VECTOR_BYTES 64

@@ -116,7 +116,9 @@ NNDL_INLINE vf select(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask
 NNDL_INLINE double select(bool mask, double a, double b) { return mask ? a : b; }
 NNDL_INLINE float select(bool mask, float a, float b) { return mask ? a : b; }
 template <class V>
-NNDL_INLINE V zero_like(V) { return V{}; }
+NNDL_INLINE V zero_like(V) {
+    return V{};
+}
 NNDL_INLINE vd abs_of(vd v) { return (vd)((vl)v & ~(vl)splat<double>(-0.0)); }  // clear the sign bits
 NNDL_INLINE vf abs_of(vf v) { return (vf)((vi)v & ~(vi)splat<float>(-0.0f)); }
 NNDL_INLINE double abs_of(double v) { return __builtin_fabs(v); }
@@ -125,8 +127,8 @@ NNDL_INLINE float abs_of(float v) { return __builtin_fabsf(v); }
 // ---- forward: Z = in W^T + b, tiles of JB rows of W by IB examples ----
 
 template <class T, int JB, int IB>
-void forward_tile(const T* const* in_rows, int64_t i0, int64_t n_in, const T* W, const T* b, int64_t n_out,
-                  int64_t j0, T* Z) {
+void forward_tile(const T* const* in_rows, int64_t i0, int64_t n_in, const T* W, const T* b, int64_t n_out, int64_t j0,
+                  T* Z) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     const T* w[JB];
@@ -137,9 +139,10 @@ void forward_tile(const T* const* in_rows, int64_t i0, int64_t n_in, const T* W,
     for (int c = 0; c < IB; ++c) x[c] = in_rows[i0 + c];
     vec acc[JB][IB];
     NNDL_UNROLL
-    for (int r = 0; r < JB; ++r)
+    for (int r = 0; r < JB; ++r) {
         NNDL_UNROLL
         for (int c = 0; c < IB; ++c) acc[r][c] = vec{};
+    }
     int64_t k = 0;
     for (; k + L <= n_in; k += L) {
         vec xv[IB];
@@ -154,13 +157,14 @@ void forward_tile(const T* const* in_rows, int64_t i0, int64_t n_in, const T* W,
         }
     }
     NNDL_UNROLL
-    for (int r = 0; r < JB; ++r)
+    for (int r = 0; r < JB; ++r) {
         NNDL_UNROLL
         for (int c = 0; c < IB; ++c) {
             T s = reduce_add(acc[r][c]);
             for (int64_t t = k; t < n_in; ++t) s += w[r][t] * x[c][t];
             Z[(i0 + c) * n_out + j0 + r] = s + b[j0 + r];
         }
+    }
 }
 
 // The (jr, ir) tile with jr <= JB, ir <= IB, chosen at run time for the edges of the matrix.
@@ -245,9 +249,10 @@ NNDL_INLINE void gradient_tile(const T* delta, const T* const* in_rows, int64_t 
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     NNDL_UNROLL
-    for (int r = 0; r < JR; ++r)
+    for (int r = 0; r < JR; ++r) {
         NNDL_UNROLL
         for (int v = 0; v < KV; ++v) acc[r][v] = vec{};
+    }
     for (int64_t i = 0; i < m; ++i) {
         const T* x = in_rows[i] + k0;
         const T* di = delta + i * n_out + j0;
@@ -275,16 +280,17 @@ constexpr int kGradRows = 5;
 constexpr int kGradVectors = kRegs >= 32 ? 4 : 2;
 
 template <class T, int JR, int KV>
-void weight_gradient_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
-                          int64_t j0, int64_t k0, T* G) {
+void weight_gradient_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0,
+                          int64_t k0, T* G) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     vec acc[JR][KV];
     gradient_tile<T, JR, KV>(delta, in_rows, m, n_out, j0, k0, acc);
     NNDL_UNROLL
-    for (int r = 0; r < JR; ++r)
+    for (int r = 0; r < JR; ++r) {
         NNDL_UNROLL
         for (int v = 0; v < KV; ++v) store(G + (j0 + r) * n_in + k0 + v * L, acc[r][v]);
+    }
 }
 
 template <class T, int JR>
@@ -340,13 +346,17 @@ NNDL_INLINE UpdateConstants<V> constants_of(const UpdateStep<T>& s) {
 
 template <class T, class V>
 NNDL_INLINE V load_as(const T* p) {
-    if constexpr (sizeof(V) == sizeof(T)) return *p;
-    else return load(p);
+    if constexpr (sizeof(V) == sizeof(T))
+        return *p;
+    else
+        return load(p);
 }
 template <class T, class V>
 NNDL_INLINE void store_as(T* p, V v) {
-    if constexpr (sizeof(V) == sizeof(T)) *p = v;
-    else store(p, v);
+    if constexpr (sizeof(V) == sizeof(T))
+        *p = v;
+    else
+        store(p, v);
 }
 
 // The book's l1*sgn(w), sgn(0) = 0: l1 with w's sign bit, kept where w != 0.
@@ -398,15 +408,15 @@ NNDL_INLINE V updated_weight(V w, V g, const UpdateConstants<V>& c, T* vel, T* q
 }
 
 template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR, int KV>
-NNDL_INLINE void fused_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
-                            int64_t j0, int64_t k0, T* W, T* vw, T* qw, const UpdateConstants<typename Simd<T>::vec>& c,
+NNDL_INLINE void fused_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0,
+                            int64_t k0, T* W, T* vw, T* qw, const UpdateConstants<typename Simd<T>::vec>& c,
                             typename Simd<T>::vec (&change)[JR]) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     vec acc[JR][KV];
     gradient_tile<T, JR, KV>(delta, in_rows, m, n_out, j0, k0, acc);
     NNDL_UNROLL
-    for (int r = 0; r < JR; ++r)
+    for (int r = 0; r < JR; ++r) {
         NNDL_UNROLL
         for (int v = 0; v < KV; ++v) {
             const int64_t at = (j0 + r) * n_in + k0 + v * L;
@@ -416,14 +426,14 @@ NNDL_INLINE void fused_tile(const T* delta, const T* const* in_rows, int64_t m, 
             store(W + at, now);
             change[r] += abs_of(now - old);
         }
+    }
 }
 
 // Rows j0 .. j0+JR-1, input columns [kb, ke) (whole vectors): gradient tiles and their update;
 // adds each row's sum |w_new - w_old| over these columns to row_change.
 template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR>
-void fused_rows(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0,
-                int64_t kb, int64_t ke, T* W, const UpdateConstants<typename Simd<T>::vec>& cv, T* vw, T* qw,
-                double* row_change) {
+void fused_rows(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0, int64_t kb,
+                int64_t ke, T* W, const UpdateConstants<typename Simd<T>::vec>& cv, T* vw, T* qw, double* row_change) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     vec change[JR];
@@ -507,7 +517,9 @@ void fused_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_
     const bool proximal = s.has_l1 && s.l1_method == L1Method::proximal;
     const bool cumulative = s.has_l1 && s.l1_method == L1Method::cumulative;
     const bool subgradient = s.has_l1 && s.l1_method == L1Method::subgradient;
-    auto run = [&](auto kernel) { kernel(delta, in_rows, m, n_out, j_begin, j_end, n_in, W, b, s, vw, vb, qw, row_change); };
+    auto run = [&](auto kernel) {
+        kernel(delta, in_rows, m, n_out, j_begin, j_end, n_in, W, b, s, vw, vb, qw, row_change);
+    };
     if (s.has_momentum) {
         if (proximal) return run(fused_update_rule<T, false, true, Post::proximal>);
         if (cumulative) return run(fused_update_rule<T, false, true, Post::cumulative>);
@@ -674,8 +686,8 @@ double fma_peak_gflops(int bytes_per_value, double seconds) {
 
 template <class T>
 constexpr KernelTable<T> make_table() {
-    return KernelTable<T>{&dense_forward<T>, &dense_backward<T>, &dense_weight_gradient<T>, &fused_update<T>,
-                          &sigmoid<T>, &first_nonfinite_row<T>};
+    return KernelTable<T>{&dense_forward<T>, &dense_backward<T>, &dense_weight_gradient<T>,
+                          &fused_update<T>,  &sigmoid<T>,        &first_nonfinite_row<T>};
 }
 
 }  // namespace

@@ -28,10 +28,14 @@ constexpr int64_t kExampleAlign = 2, kNeuronAlign = 5;
 template <class T>
 T activation_derivative(Activation act, T a) {
     switch (act) {
-        case Activation::sigmoid: return a * (T(1) - a);
-        case Activation::tanh: return T(1) - a * a;
-        case Activation::relu: return a > 0 ? T(1) : T(0);
-        case Activation::softmax: break;  // only ever paired with the log-likelihood cost
+        case Activation::sigmoid:
+            return a * (T(1) - a);
+        case Activation::tanh:
+            return T(1) - a * a;
+        case Activation::relu:
+            return a > 0 ? T(1) : T(0);
+        case Activation::softmax:
+            break;  // only ever paired with the log-likelihood cost
     }
     return T(1);
 }
@@ -40,7 +44,9 @@ template <class T>
 void apply_activation(const KernelTable<T>& kernels, Activation act, T* z, int64_t m, int64_t width) {
     const int64_t count = m * width;
     switch (act) {
-        case Activation::sigmoid: kernels.sigmoid(z, count); break;
+        case Activation::sigmoid:
+            kernels.sigmoid(z, count);
+            break;
         case Activation::tanh:
             for (int64_t t = 0; t < count; ++t) z[t] = std::tanh(z[t]);
             break;
@@ -92,7 +98,10 @@ struct Workspace {
     std::vector<std::vector<double>> row_change;  // index l: sizes[l], from the fused update
 
     Workspace(const Architecture& arch, int64_t m)
-        : a(arch.num_layers()), d(arch.num_layers()), delta(arch.num_layers()), rows(arch.num_layers()),
+        : a(arch.num_layers()),
+          d(arch.num_layers()),
+          delta(arch.num_layers()),
+          rows(arch.num_layers()),
           row_change(arch.num_layers()) {
         for (size_t l = 1; l < arch.num_layers(); ++l) {
             const size_t cells = static_cast<size_t>(m * arch.sizes[l]);
@@ -102,12 +111,13 @@ struct Workspace {
             row_change[l].resize(static_cast<size_t>(arch.sizes[l]));
             rows[l].resize(static_cast<size_t>(m));
             if (l > 1)
-                for (int64_t i = 0; i < m; ++i) rows[l][static_cast<size_t>(i)] = a[l - 1].data() + i * arch.sizes[l - 1];
+                for (int64_t i = 0; i < m; ++i)
+                    rows[l][static_cast<size_t>(i)] = a[l - 1].data() + i * arch.sizes[l - 1];
         }
     }
     Workspace(const Workspace&) = delete;  // rows point into this object's own buffers
     Workspace& operator=(const Workspace&) = delete;
-    Workspace(Workspace&&) = default;      // moving keeps the heap buffers, so the pointers hold
+    Workspace(Workspace&&) = default;  // moving keeps the heap buffers, so the pointers hold
 };
 
 // Forward pass of examples [i0, i1) of the batch whose inputs are ws.rows[1]. With training set,
@@ -174,7 +184,9 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
         const double aj = a[j], yj = y[j];
         double term = 0;
         switch (cost) {
-            case Cost::quadratic: term = 0.5 * (aj - yj) * (aj - yj); break;
+            case Cost::quadratic:
+                term = 0.5 * (aj - yj) * (aj - yj);
+                break;
             case Cost::cross_entropy:
                 // The book's np.nan_to_num(-y*ln(a) - (1-y)*ln(1-a)): 0*ln(0) counts 0, inf the largest double.
                 if (yj != 0) term -= yj * std::log(aj);
@@ -185,7 +197,8 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
                 break;
         }
         if (std::isnan(term)) term = 0;
-        if (std::isinf(term)) term = term > 0 ? std::numeric_limits<double>::max() : -std::numeric_limits<double>::max();
+        if (std::isinf(term))
+            term = term > 0 ? std::numeric_limits<double>::max() : -std::numeric_limits<double>::max();
         total += term;
     }
     return total;
@@ -195,9 +208,8 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
 
 template <class T>
 ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
-                              const int64_t* order, int64_t mini_batch_size, int64_t batch_begin,
-                              int64_t batch_end, const UpdateRule& rule, const Dropout& dropout,
-                              TrainState<T>& state) {
+                              const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
+                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state) {
     ChunkResult result;
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in(), n_out = arch.n_out();
@@ -221,7 +233,8 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
         std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
         parallel_for(parts, [&](int p) {
             const Range rows = part_range(m, parts, p, kExampleAlign);
-            const int64_t bad = kernels.first_nonfinite_row(ws.rows[1].data() + rows.begin, rows.end - rows.begin, n_in);
+            const int64_t bad =
+                kernels.first_nonfinite_row(ws.rows[1].data() + rows.begin, rows.end - rows.begin, n_in);
             if (bad >= 0) {
                 part_nonfinite[static_cast<size_t>(p)] = rows.begin + bad;
                 return;
@@ -229,12 +242,14 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
             forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step);
             backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
         });
-        const auto bad = std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
+        const auto bad =
+            std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
         if (bad != part_nonfinite.end()) {  // nothing of this mini-batch is applied
             result.nonfinite_position = first + *bad;
             break;
         }
-        if (rule.l1_method == L1Method::cumulative) state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
+        if (rule.l1_method == L1Method::cumulative)
+            state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
         const UpdateStep<T> step(rule, m, state.l1_total);
         parallel_for(parts, [&](int p) {
             for (size_t l = 1; l < L; ++l) {
@@ -255,8 +270,8 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
         ++result.batches_done;
         if (state.ema_tau > 0) {
             const double mean_change = abs_change / num_weights;
-            state.update_ema = state.ema_started ? (1 - state.ema_tau) * state.update_ema + state.ema_tau * mean_change
-                                                 : mean_change;
+            state.update_ema =
+                state.ema_started ? (1 - state.ema_tau) * state.update_ema + state.ema_tau * mean_change : mean_change;
             state.ema_started = true;
         }
         if (!std::isfinite(abs_change)) {
@@ -299,9 +314,11 @@ int64_t forward_blocks(const Architecture& arch, const T* params, const T* X, in
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in();
     const int64_t blocks = (k + kEvalBlock - 1) / kEvalBlock;
-    const int parts = static_cast<int>(std::min<int64_t>(parts_for(arch, k, num_threads()), std::max<int64_t>(blocks, 1)));
+    const int parts =
+        static_cast<int>(std::min<int64_t>(parts_for(arch, k, num_threads()), std::max<int64_t>(blocks, 1)));
     std::vector<Workspace<T>> workspaces;
-    for (int p = 0; p < parts; ++p) workspaces.emplace_back(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1)));
+    for (int p = 0; p < parts; ++p)
+        workspaces.emplace_back(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1)));
     std::vector<int64_t> block_nonfinite(static_cast<size_t>(blocks), -1);
     parallel_for(parts, [&](int p) {
         Workspace<T>& ws = workspaces[static_cast<size_t>(p)];
@@ -341,28 +358,28 @@ Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const
     // Per-block sums, added up in block order afterwards: the total does not depend on threads.
     std::vector<double> block_cost(static_cast<size_t>(blocks), 0.0);
     std::vector<int64_t> block_correct(static_cast<size_t>(blocks), 0);
-    const int64_t nonfinite_row = forward_blocks<T>(arch, params, X, n, true, [&](int64_t block, int64_t first,
-                                                                                   int64_t m, const T* a_out) {
-        std::vector<T> one_hot(static_cast<size_t>(n_out));
-        double cost = 0;
-        int64_t correct = 0;
-        for (int64_t i = 0; i < m; ++i) {
-            const int64_t e = first + i;
-            const T* a = a_out + i * n_out;
-            const T* y = Y ? Y + e * n_out : nullptr;
-            const int64_t label = labels ? labels[e] : static_cast<int64_t>(std::max_element(y, y + n_out) - y);
-            if (!y) {
-                std::fill(one_hot.begin(), one_hot.end(), T(0));
-                one_hot[static_cast<size_t>(label)] = T(1);
-                y = one_hot.data();
+    const int64_t nonfinite_row =
+        forward_blocks<T>(arch, params, X, n, true, [&](int64_t block, int64_t first, int64_t m, const T* a_out) {
+            std::vector<T> one_hot(static_cast<size_t>(n_out));
+            double cost = 0;
+            int64_t correct = 0;
+            for (int64_t i = 0; i < m; ++i) {
+                const int64_t e = first + i;
+                const T* a = a_out + i * n_out;
+                const T* y = Y ? Y + e * n_out : nullptr;
+                const int64_t label = labels ? labels[e] : static_cast<int64_t>(std::max_element(y, y + n_out) - y);
+                if (!y) {
+                    std::fill(one_hot.begin(), one_hot.end(), T(0));
+                    one_hot[static_cast<size_t>(label)] = T(1);
+                    y = one_hot.data();
+                }
+                cost += example_cost(arch.cost, a, y, n_out);
+                // np.argmax: the first of equal maxima.
+                if (std::max_element(a, a + n_out) - a == label) ++correct;
             }
-            cost += example_cost(arch.cost, a, y, n_out);
-            // np.argmax: the first of equal maxima.
-            if (std::max_element(a, a + n_out) - a == label) ++correct;
-        }
-        block_cost[static_cast<size_t>(block)] = cost;
-        block_correct[static_cast<size_t>(block)] = correct;
-    });
+            block_cost[static_cast<size_t>(block)] = cost;
+            block_correct[static_cast<size_t>(block)] = correct;
+        });
     Evaluation result;
     result.nonfinite_row = nonfinite_row;
     for (int64_t b = 0; b < blocks; ++b) {

@@ -31,7 +31,7 @@ namespace {
 constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
 
 class ThreadPool {
-public:
+  public:
     explicit ThreadPool(int threads) : threads_(threads) { start(threads); }
     // Read without locking: after fork() the run mutex may have been copied in a locked state.
     int threads_at_creation() const { return threads_.load(); }
@@ -71,7 +71,7 @@ public:
         while (busy_.load() > 0) NNDL_CPU_RELAX();
     }
 
-private:
+  private:
     void start(int threads) {
         quit_.store(false);
         // The generation is read here, not in the new thread: a stop() that comes before the
@@ -174,7 +174,8 @@ ThreadPool& pool() {
 int num_threads() { return pool().size(); }
 
 void set_num_threads(int n) {
-    if (n < 1 || n > 1024) throw std::invalid_argument("n: the number of threads must be in [1, 1024], got " + std::to_string(n));
+    if (n < 1 || n > 1024)
+        throw std::invalid_argument("n: the number of threads must be in [1, 1024], got " + std::to_string(n));
     pool().resize(n);
 }
 

@@ -24,7 +24,8 @@ struct Architecture {
         : sizes(std::move(layer_sizes)), activations(std::move(layer_activations)), cost(cost_) {
         if (sizes.size() < 2) throw std::invalid_argument("sizes: a network needs at least two layers");
         for (int64_t s : sizes)
-            if (s < 1) throw std::invalid_argument("sizes: every layer needs at least one neuron, got " + std::to_string(s));
+            if (s < 1)
+                throw std::invalid_argument("sizes: every layer needs at least one neuron, got " + std::to_string(s));
         if (activations.size() != sizes.size() - 1)
             throw std::invalid_argument("activation: need one activation per layer after the input");
         for (size_t l = 0; l + 1 < activations.size(); ++l)
@@ -60,7 +61,7 @@ struct Architecture {
     size_t weight_offset(size_t l) const { return offsets_[l - 1]; }
     size_t bias_offset(size_t l) const { return offsets_[l - 1] + static_cast<size_t>(sizes[l] * sizes[l - 1]); }
 
-private:
+  private:
     std::vector<size_t> offsets_;
 };
 

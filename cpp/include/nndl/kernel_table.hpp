@@ -23,8 +23,8 @@ struct KernelTable {
     void (*dense_backward)(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, const T* d_in,
                            T* delta_in);
     // G[j][k] = sum_i delta[i][j] in[i][k]; gb[j] = sum_i delta[i][j]
-    void (*dense_weight_gradient)(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in,
-                                  T* G, T* gb);
+    void (*dense_weight_gradient)(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, T* G,
+                                  T* gb);
     // Rows [j_begin, j_end) of W and b: sum each row's gradient over the mini-batch and apply the
     // regularized update in the same pass. row_change[j] receives sum_k |w_new - w_old| of row j
     // plus (b_new - b_new), so it is non-finite exactly when some new parameter of row j is.
@@ -52,9 +52,13 @@ struct KernelSet {
 };
 
 template <>
-inline const KernelTable<float>& KernelSet::table<float>() const { return f32; }
+inline const KernelTable<float>& KernelSet::table<float>() const {
+    return f32;
+}
 template <>
-inline const KernelTable<double>& KernelSet::table<double>() const { return f64; }
+inline const KernelTable<double>& KernelSet::table<double>() const {
+    return f64;
+}
 
 // The kernels in use (chosen once at load time: NNDL_SIMD if set and available, else the best).
 const KernelSet& active_kernels();

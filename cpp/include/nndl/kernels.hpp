@@ -49,7 +49,8 @@ void dense_backward(const T* delta, int64_t m, int64_t n_out, const T* W, int64_
 
 // G[j][k] = sum_i delta[i][j] * in[i][k]; gb[j] = sum_i delta[i][j]   (summed over the mini-batch)
 template <class T>
-void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, T* G, T* gb) {
+void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, T* G,
+                           T* gb) {
     for (int64_t j = 0; j < n_out; ++j) {
         T* g = G + j * n_in;
 #pragma omp simd

@@ -22,8 +22,8 @@ struct TrainState {
 };
 
 struct Dropout {
-    double p = 0.0;     // probability of dropping a hidden unit; 0 disables dropout
-    uint64_t key = 0;   // the network's dropout key
+    double p = 0.0;    // probability of dropping a hidden unit; 0 disables dropout
+    uint64_t key = 0;  // the network's dropout key
 };
 
 struct ChunkResult {
@@ -41,9 +41,8 @@ struct ChunkResult {
 // caller need not make a separate pass over X).
 template <class T>
 ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
-                              const int64_t* order, int64_t mini_batch_size, int64_t batch_begin,
-                              int64_t batch_end, const UpdateRule& rule, const Dropout& dropout,
-                              TrainState<T>& state);
+                              const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
+                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state);
 
 // Gradient of the cost summed over the m examples X (m, n_in), Y (m, n_out), into grad (num_params,
 // laid out as params). No dropout, no regularization: the book's backprop, in matrix form.
@@ -55,15 +54,15 @@ template <class T>
 void feedforward(const Architecture& arch, const T* params, const T* X, int64_t k, T* out);
 
 struct Evaluation {
-    double cost_sum = 0.0;  // sum over examples of the cost (no penalty term)
-    int64_t correct = 0;    // examples whose largest output is at the label
+    double cost_sum = 0.0;       // sum over examples of the cost (no penalty term)
+    int64_t correct = 0;         // examples whose largest output is at the label
     int64_t nonfinite_row = -1;  // when >= 0: the first row of X with a NaN or an infinity (sums not valid)
 };
 
 // Cost and accuracy over X (n, n_in). Targets come from Y (n, n_out) when given, else one-hot of
 // labels; labels come from `labels` when given, else the argmax of Y.
 template <class T>
-Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const T* Y,
-                    const int64_t* labels, int64_t n);
+Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const T* Y, const int64_t* labels,
+                    int64_t n);
 
 }  // namespace nndl

@@ -45,11 +45,11 @@ struct UpdateRule {
 // The per-mini-batch constants of a rule, computed once per mini-batch.
 template <class T>
 struct UpdateStep {
-    T eta_over_m;     // eta/m: scales the summed gradient
-    T l2_shrink;      // eta*lmbda_l2/n
-    T l1_step;        // eta*lmbda_l1/n
-    T momentum;       // mu
-    T l1_total;       // cumulative method: penalty a weight could have received so far (Tsuruoka's u)
+    T eta_over_m;  // eta/m: scales the summed gradient
+    T l2_shrink;   // eta*lmbda_l2/n
+    T l1_step;     // eta*lmbda_l1/n
+    T momentum;    // mu
+    T l1_total;    // cumulative method: penalty a weight could have received so far (Tsuruoka's u)
     L1Method l1_method;
     bool has_l1;
     bool has_momentum;
