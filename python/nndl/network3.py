@@ -213,7 +213,7 @@ class Network:
         return self._accuracy(d, name)
 
     def _accuracy(self, d: Data, name: str) -> float:
-        cost_sum, correct, bad = _core.stack_evaluate(self._stack, self._params, d.X, d.y)
+        _, correct, bad = _core.stack_evaluate(self._stack, self._params, d.X, d.y)
         if bad >= 0:
             raise ValueError(f"{name}: inputs contain NaN or infinity (example {bad})")
         return float(correct) / max(len(d), 1)
@@ -340,7 +340,7 @@ class Network:
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
     @exclusive
-    def SGD(  # noqa: N802 - the book's name
+    def SGD(
         self,
         training_data: Any,
         epochs: int,
@@ -371,7 +371,8 @@ class Network:
         mini_batch_size = check_int("mini_batch_size", mini_batch_size, low=1)
         if mini_batch_size != self.mini_batch_size:
             raise ValueError(
-                f"mini_batch_size: the network was built for mini-batches of {self.mini_batch_size}, got {mini_batch_size}"
+                f"mini_batch_size: the network was built for mini-batches of {self.mini_batch_size}, "
+                f"got {mini_batch_size}"
             )
         opts = UpdateOptions.checked(eta, lmbda, 1, regularization, l1_method, l1_ratio, momentum)
         if progress is not None and not callable(progress):

@@ -37,7 +37,7 @@ def linear(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def ReLU(z: np.ndarray) -> np.ndarray:  # noqa: N802 - the book's name
+def ReLU(z: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, z)
 
 
@@ -187,7 +187,7 @@ class ConvPoolLayer(Layer):
         self.poolsize = _positive_ints("poolsize", poolsize, 2)
         self.activation = activation_name(activation_fn)
         self.activation_fn = ACTIVATIONS[self.activation]
-        filters, maps, fh, fw = self.filter_shape
+        _, maps, fh, fw = self.filter_shape
         _, image_maps, height, width = self.image_shape
         if maps != image_maps:
             raise ValueError(
@@ -196,11 +196,13 @@ class ConvPoolLayer(Layer):
             )
         if fh > height or fw > width:
             raise ValueError(
-                f"image_shape: a {fh}x{fw} filter (filter_shape) does not fit a {height}x{width} image ({self.image_shape})"
+                f"image_shape: a {fh}x{fw} filter (filter_shape) does not fit a {height}x{width} image "
+                f"({self.image_shape})"
             )
         if self.poolsize[0] > height - fh + 1 or self.poolsize[1] > width - fw + 1:
             raise ValueError(
-                f"poolsize: a {self.poolsize} window does not fit the {height - fh + 1}x{width - fw + 1} convolution output"
+                f"poolsize: a {self.poolsize} window does not fit the {height - fh + 1}x{width - fw + 1} "
+                "convolution output"
             )
 
     @property
@@ -233,7 +235,7 @@ class ConvPoolLayer(Layer):
         return w, b
 
     def spec(self) -> Any:
-        filters, maps, fh, fw = self.filter_shape
+        filters, _, fh, fw = self.filter_shape
         return _core.LayerSpec(
             "conv_pool",
             self.activation,

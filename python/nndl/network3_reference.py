@@ -16,7 +16,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .dropout import dropout_uniform
-from .network3_layers import ACTIVATIONS, ConvPoolLayer, FullyConnectedLayer, Layer, SoftmaxLayer, softmax
+from .network3_layers import ACTIVATIONS, ConvPoolLayer, Layer, SoftmaxLayer, softmax
 
 
 # -- activations' derivatives, from the output a = f(z) -------------------------------------------
@@ -56,7 +56,7 @@ def max_pool_backward(
 ) -> np.ndarray:
     """The error of the convolution's output: each pooled error sent to its window's maximum."""
     ph, pw = pool
-    m, F, R, C = z_shape
+    m, F = z_shape[:2]
     R2, C2 = grad.shape[2:]
     flat = np.zeros((m, F, R2, C2, ph * pw), grad.dtype)
     np.put_along_axis(flat, where[..., None], grad[..., None], axis=-1)
