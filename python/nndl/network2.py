@@ -296,6 +296,6 @@ class Network(NetworkBase):
         return self._state.step
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A ``Network`` from a file written by ``save`` or by the book's network2.py."""
     return load_into(Network, filename)
