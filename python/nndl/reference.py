@@ -259,6 +259,6 @@ class Network(NetworkBase):
         return cost_sum, correct
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A reference ``Network`` from a file written by ``save`` (or by the book's network2)."""
     return load_into(Network, filename)
