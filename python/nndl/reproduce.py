@@ -200,7 +200,7 @@ def _table(results: list[RunResult], n_test: int) -> str:
 
 
 def run(
-    out: str | os.PathLike,
+    out: str | os.PathLike[str],
     quick: bool = False,
     epochs: int | None = None,
     seed: int = 1,
