@@ -60,7 +60,7 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def learning_curves(
-    runs: Mapping[str, Sequence],
+    runs: Mapping[str, Sequence[Any]],
     path: str | os.PathLike[str],
     *,
     n_training: int | None = None,
