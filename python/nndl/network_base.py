@@ -230,7 +230,7 @@ class NetworkBase:
         return self._evaluate_checked(data)[0] / len(data) + self._penalty(opts)
 
     @exclusive
-    def save(self, filename: str | os.PathLike) -> None:
+    def save(self, filename: str | os.PathLike[str]) -> None:
         """Write the network as the book's JSON (``sizes``, ``weights``, ``biases``, ``cost``).
 
         Activations and dtype are added only when they differ from the book's, so a plain sigmoid
