@@ -153,7 +153,8 @@ class Worker:
             params = initial_parameters(c.sizes, c.dtype)
 
             def sigmoid(z: np.ndarray) -> np.ndarray:
-                return 1.0 / (1.0 + np.exp(-z))
+                result: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+                return result
 
             start = time.perf_counter()
             for k in range(0, len(order), c.m):
@@ -168,8 +169,8 @@ class Worker:
                 Xt, Yt, ordert = torch.from_numpy(X), torch.from_numpy(Y), torch.from_numpy(order)
                 start = time.perf_counter()
                 for k in range(0, len(order), c.m):
-                    rows = ordert[k : k + c.m]
-                    tparams = matrix_form_step(torch, tparams, Xt[rows], Yt[rows], n, torch.sigmoid)
+                    trows = ordert[k : k + c.m]
+                    tparams = matrix_form_step(torch, tparams, Xt[trows], Yt[trows], n, torch.sigmoid)
                 seconds = time.perf_counter() - start
         elif c.engine == "jax":
             seconds = self._time_jax(c, X, Y, order, n)
@@ -188,7 +189,8 @@ class Worker:
                 def body(p: list[Any], rows: Any) -> tuple[list[Any], None]:
                     return matrix_form_step(jnp, p, Xd[rows], Yd[rows], n, jax.nn.sigmoid), None
 
-                return jax.lax.scan(body, params, batches)[0]
+                final: list[Any] = jax.lax.scan(body, params, batches)[0]
+                return final
 
             fn = jax.jit(epoch, donate_argnums=(0,))
             Xd, Yd = jax.device_put(X), jax.device_put(Y)
@@ -244,7 +246,7 @@ class WorkerProcess:
         self.process.stdin.flush()
         line = self.process.stdout.readline()
         if not line:
-            raise RuntimeError(f"benchmark worker {self.process.args} stopped (exit {self.process.wait()})")
+            raise RuntimeError(f"benchmark worker {self.process.args!r} stopped (exit {self.process.wait()})")
         answer: dict[str, Any] = json.loads(line)
         return answer
 
@@ -375,7 +377,7 @@ def report(
         targets.append(("float32 >= 1.7x float64, 784-30-10 m=10 1 core", f"{book / f32:.2f}x", book / f32 >= 1.7))
     wide = ((784, 500, 10), 100, "float32", 1)
     if wide[0] in shapes and "float32" in peaks:
-        gflops = flop_per_image(wide[0]) * 50_000 / 1e9 / best[("nndl", *wide)]
+        gflops = flop_per_image(wide[0]) * 50_000 / 1e9 / best[("nndl",) + wide]
         targets.append(
             (
                 "784-500-10 m=100 float32 1 core >= 85% of FMA peak",
