@@ -4,9 +4,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/typing.h>
 
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "checked_array.hpp"
 #include "nndl/dropout_rng.hpp"
@@ -64,10 +66,13 @@ struct PyTrainState {
     bool ema_started = false;
 };
 
+// A std::tuple, not a py::tuple, so that the signature (and the generated _core.pyi) names the types.
 template <class T>
-py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, py::array& X, py::array& Y,
-                                  py::array& order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
-                                  const UpdateRule& rule, const Dropout& dropout, PyTrainState& py_state) {
+std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& arch, py::array& params, py::array& X,
+                                                           py::array& Y, py::array& order, int64_t mini_batch_size,
+                                                           int64_t batch_begin, int64_t batch_end,
+                                                           const UpdateRule& rule, const Dropout& dropout,
+                                                           PyTrainState& py_state) {
     const auto P = static_cast<py::ssize_t>(arch.num_params());
     T* p = checked_array<T>(params, "params", {P}, true);
     const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
@@ -111,7 +116,7 @@ py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, p
     py_state.step = state.step;
     py_state.update_ema = state.update_ema;
     py_state.ema_started = state.ema_started;
-    return py::make_tuple(result.batches_done, result.diverged, result.nonfinite_position);
+    return {result.batches_done, result.diverged, result.nonfinite_position};
 }
 
 bool is_float32(const py::array& params) { return params.dtype().is(py::dtype::of<float>()); }
@@ -263,7 +268,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "simd_info",
         []() {
-            py::dict info;
+            py::typing::Dict<py::str, py::object> info;
             info["path"] = active_kernels().name;
             info["available"] = available_kernel_sets();
             info["compiled"] = compiled_kernel_sets();

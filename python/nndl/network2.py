@@ -10,7 +10,8 @@ are copied into the buffer before the next computation.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Optional
 
 import numpy as np
 
@@ -31,6 +32,11 @@ from .training.sgd import TrainingRun
 # ~1e9 per second, so big networks get fewer examples per call (never less than a mini-batch).
 EXAMPLES_PER_CHUNK = 4000
 WORK_PER_CHUNK = 100_000_000
+
+
+# What _snapshot saves and _restore puts back: parameters, velocity, l1_applied, l1_total, step,
+# update_ema, ema_started. (Optional, not `| None`: an alias is evaluated at run time, also on 3.9.)
+_Snapshot = tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], float, int, float, bool]
 
 
 class Network(NetworkBase):
@@ -210,15 +216,15 @@ class Network(NetworkBase):
             if run.progress is not None:
                 run.progress(epoch, end, num_batches)
 
-    def _state_before_training(self) -> tuple:
+    def _state_before_training(self) -> tuple[_Snapshot, Mapping[str, Any]]:
         return self._snapshot(), self._rng.bit_generator.state
 
-    def _restore_state_before_training(self, saved: tuple) -> None:
+    def _restore_state_before_training(self, saved: tuple[_Snapshot, Mapping[str, Any]]) -> None:
         snapshot, rng_state = saved
         self._restore(snapshot)
         self._rng.bit_generator.state = rng_state
 
-    def _snapshot(self) -> tuple:
+    def _snapshot(self) -> _Snapshot:
         s = self._state
         return (
             self._params.copy(),
@@ -230,13 +236,16 @@ class Network(NetworkBase):
             s.ema_started,
         )
 
-    def _restore(self, snapshot: tuple) -> None:
+    def _restore(self, snapshot: _Snapshot) -> None:
         params, velocity, l1_applied, l1_total, step, ema, started = snapshot
         self._params[...] = params
         s = self._state
+        # A buffer saved in the snapshot is still there: training only ever adds buffers to the state.
         if velocity is not None:
+            assert s.velocity is not None
             s.velocity[...] = velocity
         if l1_applied is not None:
+            assert s.l1_applied is not None
             s.l1_applied[...] = l1_applied
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
@@ -250,7 +259,7 @@ class Network(NetworkBase):
         return float(cost_sum), int(correct)
 
     # -- pickling (joblib and Dask ship networks to worker processes) ----------------------------
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         s = self._state
         return {
             "sizes": self.sizes,
@@ -271,7 +280,7 @@ class Network(NetworkBase):
             ),
         }
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         from .costs import cost_by_name
 
         Network.__init__(
@@ -296,6 +305,6 @@ class Network(NetworkBase):
         return self._state.step
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A ``Network`` from a file written by ``save`` or by the book's network2.py."""
     return load_into(Network, filename)

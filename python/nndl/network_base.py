@@ -1,4 +1,4 @@
-"""What both engines of the book's network2 share: construction and its checks, initial weights,
+"""What both engines of the book's network2 share: construction (its checks are in architecture.py), initial weights,
 evaluation, sparsity and pruning. The SGD loop is ``nndl.training.sgd``; saving and loading,
 ``nndl.network_file``."""
 
@@ -230,7 +230,7 @@ class NetworkBase:
         return self._evaluate_checked(data)[0] / len(data) + self._penalty(opts)
 
     @exclusive
-    def save(self, filename: str | os.PathLike) -> None:
+    def save(self, filename: str | os.PathLike[str]) -> None:
         """Write the network as the book's JSON (``sizes``, ``weights``, ``biases``, ``cost``).
 
         Activations and dtype are added only when they differ from the book's, so a plain sigmoid

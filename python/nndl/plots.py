@@ -33,7 +33,7 @@ def require_matplotlib() -> Any:
     return plt
 
 
-def _save(fig: Any, path: str | os.PathLike, dpi: int) -> Path:
+def _save(fig: Any, path: str | os.PathLike[str], dpi: int) -> Path:
     path = Path(path)
     if path.parent and not path.parent.is_dir():
         raise FileNotFoundError(2, "directory does not exist", os.fspath(path.parent))
@@ -60,8 +60,8 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def learning_curves(
-    runs: Mapping[str, Sequence],
-    path: str | os.PathLike,
+    runs: Mapping[str, Sequence[Any]],
+    path: str | os.PathLike[str],
     *,
     n_training: int | None = None,
     n_evaluation: int | None = None,
@@ -161,7 +161,7 @@ def _mosaic(w: np.ndarray, image_shape: tuple[int, int], columns: int) -> np.nda
 
 def first_layer_weights(
     networks: Mapping[str, Any],
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     image_shape: tuple[int, int] = (28, 28),
     max_neurons: int = 30,
@@ -213,7 +213,7 @@ def first_layer_weights(
 
 def weight_histogram(
     networks: Mapping[str, Any],
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     *,
     layer: int = 1,
     title: str | None = None,

@@ -2,8 +2,8 @@
 
 Backpropagation runs one example at a time, exactly as in the book; the update is the book's,
 extended to the regularizations of chapter 3 (see ``update_mini_batch``). Shared bookkeeping
-(initializers, the SGD loop, monitors, saving) lives in ``nndl.base``; everything that computes is
-here, in plain numpy.
+(initializers, monitors, saving) lives in ``nndl.network_base``, the SGD loop in ``nndl.training``;
+everything that computes is here, in plain numpy.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Activation
 from .checks import check_real
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .data.arrays import Arrays, checked_inputs, to_arrays
@@ -45,7 +45,7 @@ class Network(NetworkBase):
         self._l1_total = 0.0
         self._update_ema: float | None = None
 
-    def _activation(self, layer: int):
+    def _activation(self, layer: int) -> type[Activation]:
         """The activation class of weight layer ``layer`` (1-based)."""
         return ACTIVATIONS[self.activations[layer - 1]]
 
@@ -101,7 +101,12 @@ class Network(NetworkBase):
         self._checked_update(columns, opts, dropout, None, 0)
 
     def _checked_update(
-        self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None, batch: int
+        self,
+        mini_batch: list[tuple[np.ndarray, np.ndarray]],
+        opts: UpdateOptions,
+        dropout: float,
+        ema_tau: float | None,
+        batch: int,
     ) -> None:
         """``_update``, undone with DivergenceError when it makes a weight or bias non-finite."""
         # _update replaces arrays rather than writing into them, so shallow copies keep the old state
@@ -133,7 +138,13 @@ class Network(NetworkBase):
                 f"Try a smaller eta (now {opts.eta})."
             )
 
-    def _update(self, mini_batch: list, opts: UpdateOptions, dropout: float, ema_tau: float | None) -> None:
+    def _update(
+        self,
+        mini_batch: list[tuple[np.ndarray, np.ndarray]],
+        opts: UpdateOptions,
+        dropout: float,
+        ema_tau: float | None,
+    ) -> None:
         nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
         nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
         for i, (x, y) in enumerate(mini_batch):
@@ -218,9 +229,12 @@ class Network(NetworkBase):
         y = checked_inputs("y", y, self.dtype)
         if y.size != n_out:
             raise ValueError(f"y: expected {n_out} target values or an integer label, got shape {y.shape}")
-        return y.reshape(-1, 1)
+        target: np.ndarray = y.reshape(-1, 1)
+        return target
 
-    def _backprop(self, x: np.ndarray, y: np.ndarray, masks: list[np.ndarray] | None):
+    def _backprop(
+        self, x: np.ndarray, y: np.ndarray, masks: list[np.ndarray] | None
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
         nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
         # feedforward, keeping every layer's weighted input z and activation
@@ -259,6 +273,6 @@ class Network(NetworkBase):
         return cost_sum, correct
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A reference ``Network`` from a file written by ``save`` (or by the book's network2)."""
     return load_into(Network, filename)

@@ -20,7 +20,7 @@ COST_NAMES = {"cross-entropy": "CrossEntropyCost", "quadratic": "QuadraticCost",
 class _Parser(argparse.ArgumentParser):
     # argparse prints the whole usage block and exits; one line naming the problem is easier to
     # read, and raising lets main() choose the exit status.
-    def error(self, message: str) -> Any:  # type: ignore[override]
+    def error(self, message: str) -> Any:
         raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
 
 

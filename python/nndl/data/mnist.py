@@ -4,7 +4,7 @@ four original IDX files in ``nndl/data/mnist/``, split as the book splits it."""
 from __future__ import annotations
 
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,10 +20,11 @@ MNIST_FILES = {
 
 
 def _bundled(file: str) -> bytes:
-    return resources.files("nndl").joinpath("data", "mnist", file).read_bytes()
+    # One name per step: Traversable.joinpath takes several only from Python 3.11 on.
+    return (resources.files("nndl") / "data" / "mnist" / file).read_bytes()
 
 
-def load_mnist(format: Literal["book", "arrays"] = "book") -> tuple:
+def load_mnist(format: Literal["book", "arrays"] = "book") -> tuple[Any, Any, Any]:
     """The book's split of MNIST: 50,000 training, 10,000 validation, 10,000 test images.
 
     ``format="book"`` (as ``mnist_loader.load_data_wrapper()``): lists of ``(x, y)`` with ``x`` a
