@@ -1,8 +1,8 @@
 // "Valid" 2-D convolution of a (channels, height, width) image with F filters of
 // (channels, filter_h, filter_w), stride 1, computed as im2col followed by the engine's dense
-// kernels: each output position's receptive field is copied into one row of a patch matrix
-// (positions, channels*filter_h*filter_w), and the filters, stored (F, channels*filter_h*filter_w),
-// are dense-layer weights over those rows. The product is laid out position-major, (positions, F).
+// kernels: the receptive fields are copied into a column matrix
+// (see im2col below), and the filters, stored (F, channels*filter_h*filter_w), multiply it with
+// the dense kernels. The output is laid out map-major, (F, positions), as the book's images are.
 //
 // This is cross-correlation (the filter is not flipped), as in PyTorch and most frameworks.
 // Theano's conv2d, which the book's network3 calls, flips the filter (true convolution): to load
@@ -23,34 +23,36 @@ struct ConvGeometry {
     int64_t in_size() const { return channels * height * width; }
 };
 
-// patches[p * patch_size + (c * filter_h + u) * filter_w + v] = image[c][oy + u][ox + v], p = oy * out_cols + ox.
+// cols[((c * filter_h + u) * filter_w + v) * positions + p] = image[c][oy + u][ox + v], p = oy * out_cols + ox:
+// the receptive fields as columns, so that each row of cols is a shifted copy of part of the image
+// and the convolution is out (F, positions) = W (F, patch_size) x cols (patch_size, positions), a
+// product whose inner loops run along the positions (hundreds long) rather than along a 5x5 patch.
 template <class T>
-void im2col(const ConvGeometry& g, const T* image, T* patches) {
-    const int64_t OR = g.out_rows(), OC = g.out_cols(), K = g.patch_size();
-    for (int64_t oy = 0; oy < OR; ++oy)
-        for (int64_t ox = 0; ox < OC; ++ox) {
-            T* row = patches + (oy * OC + ox) * K;
-            for (int64_t c = 0; c < g.channels; ++c)
-                for (int64_t u = 0; u < g.filter_h; ++u) {
-                    const T* src = image + (c * g.height + oy + u) * g.width + ox;
-                    T* dst = row + (c * g.filter_h + u) * g.filter_w;
-                    for (int64_t v = 0; v < g.filter_w; ++v) dst[v] = src[v];
+void im2col(const ConvGeometry& g, const T* image, T* cols) {
+    const int64_t OR = g.out_rows(), OC = g.out_cols(), P = g.positions();
+    for (int64_t c = 0; c < g.channels; ++c)
+        for (int64_t u = 0; u < g.filter_h; ++u)
+            for (int64_t v = 0; v < g.filter_w; ++v) {
+                T* row = cols + ((c * g.filter_h + u) * g.filter_w + v) * P;
+                for (int64_t oy = 0; oy < OR; ++oy) {
+                    const T* src = image + (c * g.height + oy + u) * g.width + v;
+                    for (int64_t ox = 0; ox < OC; ++ox) row[oy * OC + ox] = src[ox];
                 }
-        }
+            }
 }
 
 // The error of the image (channels, height, width), accumulated into grad_image, from the error
-// of the convolution's outputs grad_out (positions, F). Positions whose error is 0 (three in four
+// of the convolution's outputs grad_out (F, positions). Outputs whose error is 0 (three in four
 // after a 2x2 max-pool) are skipped: they add nothing.
 template <class T>
 void convolution_input_gradient(const ConvGeometry& g, const T* grad_out, const T* filters, T* grad_image) {
-    const int64_t OC = g.out_cols(), F = g.filters, K = g.patch_size();
-    for (int64_t p = 0; p < g.positions(); ++p) {
-        const int64_t oy = p / OC, ox = p % OC;
-        for (int64_t f = 0; f < F; ++f) {
-            const T e = grad_out[p * F + f];
+    const int64_t OC = g.out_cols(), P = g.positions(), K = g.patch_size();
+    for (int64_t f = 0; f < g.filters; ++f) {
+        const T* w = filters + f * K;
+        for (int64_t p = 0; p < P; ++p) {
+            const T e = grad_out[f * P + p];
             if (e == T(0)) continue;
-            const T* w = filters + f * K;
+            const int64_t oy = p / OC, ox = p % OC;
             for (int64_t c = 0; c < g.channels; ++c)
                 for (int64_t u = 0; u < g.filter_h; ++u) {
                     T* dst = grad_image + (c * g.height + oy + u) * g.width + ox;
