@@ -2,13 +2,18 @@
 // (max_pool.hpp), then a bias per filter and the activation, in the book's order. No dropout, as
 // in network3. Parameters: the filters (F, channels, filter_h, filter_w) row-major, then F biases.
 //
-// With cols (patch_size, positions) the im2col matrix of an example and E (F, positions) the error
-// of its convolution's output (each pooled error routed to its window's maximum):
-//   forward         out (F, positions) = W (F, patch_size) x cols       the kernels' dense_backward loop
-//   filter gradient G (F, patch_size) += E x cols^T, example by example the kernels' dense_forward loop
-//   bias gradient   gb[f] = sum of E's row f = sum of the pooled errors (the bias comes after pooling)
-// and the update is update_rule.hpp's, weight by weight, as the scalar kernels apply it: the
-// filters are few (500 or 20,000 numbers) next to the products above.
+// Forward: out (F, positions) = W (F, patch_size) x cols (patch_size, positions), cols the im2col
+// matrix of an example, through the dense kernels' error-propagation loop (its inner loop runs
+// along the positions, hundreds long, not along a 5x5 patch).
+//
+// Backward: max-pooling sends each pooled error to one position, so filter f's gradient is a sum
+// over the pooled outputs only (a quarter of the positions for 2x2 pools): sum over examples i and
+// pooled outputs o of delta[i][f][o] times the receptive field at o's maximum. Those receptive
+// fields, rows of im2row's matrix, are gathered per filter, and filter f's gradient over one
+// example is the dense kernels' weight gradient of one neuron over those rows. The bias gradient
+// is the sum of the pooled errors, which that pass adds up too. The summed gradient then goes
+// through update_rule.hpp weight by weight, as the scalar kernels apply it (the filters are few:
+// 500 or 20,000 numbers, next to the products above).
 #pragma once
 
 #include <cmath>
@@ -34,7 +39,6 @@ class ConvPoolLayer final : public Layer<T> {
           weight_offset_(weight_offset),
           bias_offset_(bias_offset),
           ones_(static_cast<size_t>(conv.filters * conv.positions()), T(1)),
-          zero_bias_(static_cast<size_t>(conv.patch_size()), T(0)),
           filter_gradient_(static_cast<size_t>(conv.filters * conv.patch_size())),
           example_gradient_(static_cast<size_t>(conv.filters * conv.patch_size())),
           bias_gradient_(static_cast<size_t>(conv.filters)) {}
@@ -46,12 +50,14 @@ class ConvPoolLayer final : public Layer<T> {
 
     void reserve(int64_t m) override {
         const int64_t P = conv_.positions(), K = conv_.patch_size(), F = conv_.filters;
+        capacity_ = m;
         cols_.resize(static_cast<size_t>(m * K * P));
+        patch_rows_.resize(static_cast<size_t>(m * P * K));
         conv_out_.resize(static_cast<size_t>(m * F * P));
-        conv_error_.resize(static_cast<size_t>(m * F * P));
-        error_rows_.resize(static_cast<size_t>(m * F));
-        for (int64_t r = 0; r < m * F; ++r) error_rows_[static_cast<size_t>(r)] = conv_error_.data() + r * P;
         argmax_.resize(static_cast<size_t>(m * out_size()));
+        gathered_rows_.resize(static_cast<size_t>(m * out_size()));
+        gathered_errors_.resize(static_cast<size_t>(m * out_size()));
+        patch_errors_.resize(static_cast<size_t>(m * P * K));
     }
 
     void forward(const KernelTable<T>& kernels, const T* params, const T* const* in_rows, int64_t i0, int64_t i1,
@@ -60,9 +66,11 @@ class ConvPoolLayer final : public Layer<T> {
         const T* b = params + bias_offset_;
         const int64_t per_map = pool_.out_rows() * pool_.out_cols();
         for (int64_t i = i0; i < i1; ++i) {
-            T* cols = cols_.data() + i * K * P;
-            T* z = conv_out_.data() + i * F * P;
+            // Scratch of one example at a time, at the start of this range's share: the range stays in cache.
+            T* cols = cols_.data() + i0 * K * P;
+            T* z = conv_out_.data() + i0 * F * P;
             im2col(conv_, in_rows[i], cols);
+            im2row(conv_, in_rows[i], patch_rows_.data() + i * P * K);  // for the filters' gradient
             // z[f][p] = 1 * sum_k W[f][k] cols[k][p]: the error-propagation loop of a dense layer
             // with the filters as its errors and the columns as its weights.
             kernels.dense_backward(params + weight_offset_, F, K, cols, P, ones_.data(), z);
@@ -75,23 +83,42 @@ class ConvPoolLayer final : public Layer<T> {
     }
 
     void backward(const KernelTable<T>&, const T* params, const T* delta, int64_t i0, int64_t i1, T* grad_in) override {
-        const int64_t P = conv_.positions(), F = conv_.filters, S = out_size(), N = conv_.in_size();
+        const int64_t P = conv_.positions(), K = conv_.patch_size(), F = conv_.filters, S = out_size();
+        const int64_t per_map = pool_.out_rows() * pool_.out_cols(), N = conv_.in_size();
+        const int64_t stride = capacity_ * per_map;  // filter f's gathered rows start at f * stride
+        const T* W = params + weight_offset_;
         for (int64_t i = i0; i < i1; ++i) {
-            T* e = conv_error_.data() + i * F * P;
-            for (int64_t t = 0; t < F * P; ++t) e[t] = T(0);
-            max_pool_backward(pool_, delta + i * S, argmax_.data() + i * S, e);
-            if (!grad_in) continue;
-            T* gi = grad_in + i * N;
-            for (int64_t t = 0; t < N; ++t) gi[t] = T(0);
-            convolution_input_gradient(conv_, e, params + weight_offset_, gi);
+            T* gi = grad_in ? grad_in + i * N : nullptr;
+            T* dp = patch_errors_.data() + i0 * P * K;  // one example at a time, as in forward
+            if (gi)
+                for (int64_t t = 0; t < P * K; ++t) dp[t] = T(0);
+            for (int64_t f = 0; f < F; ++f)
+                for (int64_t o = 0; o < per_map; ++o) {
+                    const int64_t out_index = i * S + f * per_map + o;
+                    const int64_t p = argmax_[static_cast<size_t>(out_index)] - f * P;  // the maximum's position
+                    const T e = delta[out_index];
+                    const size_t g = static_cast<size_t>(f * stride + i * per_map + o);
+                    gathered_rows_[g] = patch_rows_.data() + (i * P + p) * K;
+                    gathered_errors_[g] = e;
+                    if (!gi || e == T(0)) continue;
+                    // The receptive field at p gets e times the filter (a quarter of the positions
+                    // receive anything after 2x2 pooling, so this beats a dense product).
+                    T* row = dp + p * K;
+                    const T* w = W + f * K;
+#pragma omp simd
+                    for (int64_t k = 0; k < K; ++k) row[k] += e * w[k];
+                }
+            if (gi) {
+                for (int64_t t = 0; t < N; ++t) gi[t] = T(0);
+                row2im_add(conv_, dp, gi);
+            }
         }
     }
 
     void update(const KernelTable<T>& kernels, T* params, const T*, int64_t m, int64_t u0, int64_t u1,
                 const UpdateStep<T>& step, T* velocity, T* l1_applied, double* unit_change) override {
         const int64_t K = conv_.patch_size();
-        T* gb = bias_gradient_.data();
-        summed_gradient(kernels, m, u0, u1, filter_gradient_.data(), gb);
+        summed_gradient(kernels, m, u0, u1, filter_gradient_.data(), bias_gradient_.data());
         T* W = params + weight_offset_;
         T* b = params + bias_offset_;
         for (int64_t f = u0; f < u1; ++f) {
@@ -103,7 +130,8 @@ class ConvPoolLayer final : public Layer<T> {
                                                  l1_applied ? l1_applied + weight_offset_ + k : nullptr);
                 abs_change += std::fabs(W[k] - old);
             }
-            b[f] = bias_update(b[f], gb[f], step, velocity ? velocity + bias_offset_ + f : nullptr);
+            b[f] = bias_update(b[f], bias_gradient_[static_cast<size_t>(f)], step,
+                               velocity ? velocity + bias_offset_ + f : nullptr);
             unit_change[f] = static_cast<double>(abs_change) + static_cast<double>(b[f] - b[f]);
         }
     }
@@ -113,23 +141,26 @@ class ConvPoolLayer final : public Layer<T> {
     }
 
   private:
-    // Filters [u0, u1): G[f][k] = sum over examples, in order, of sum_p E_i[f][p] cols_i[k][p];
-    // gb[f] = sum over examples of sum_p E_i[f][p]. Each number is computed the same way whatever
-    // range of filters a thread takes.
+    // Filters [u0, u1): G[f] = sum over examples i, in order, of the kernels' weight gradient of
+    // filter f's gathered rows of example i (its pooled maxima); gb[f] likewise. Example-major, so
+    // an example's receptive fields stay in cache while every filter reads them; each number is
+    // computed the same way whatever range of filters a thread takes.
     void summed_gradient(const KernelTable<T>& kernels, int64_t m, int64_t u0, int64_t u1, T* G, T* gb) {
-        const int64_t P = conv_.positions(), K = conv_.patch_size(), F = conv_.filters;
+        const int64_t K = conv_.patch_size(), per_map = pool_.out_rows() * pool_.out_cols();
+        const int64_t stride = capacity_ * per_map;
         for (int64_t t = u0 * K; t < u1 * K; ++t) G[t] = T(0);
         for (int64_t f = u0; f < u1; ++f) gb[f] = T(0);
-        T* tmp = example_gradient_.data() + u0 * K;
+        T* tmp = example_gradient_.data() + u0 * K;  // this range's own scratch
         for (int64_t i = 0; i < m; ++i) {
-            kernels.dense_forward(error_rows_.data() + i * F + u0, u1 - u0, P, cols_.data() + i * K * P,
-                                  zero_bias_.data(), K, tmp);
-            for (int64_t t = 0; t < (u1 - u0) * K; ++t) G[u0 * K + t] += tmp[t];
             for (int64_t f = u0; f < u1; ++f) {
-                const T* e = conv_error_.data() + (i * F + f) * P;
-                T total = 0;
-                for (int64_t p = 0; p < P; ++p) total += e[p];
-                gb[f] += total;
+                const size_t g = static_cast<size_t>(f * stride + i * per_map);
+                T tmp_b;
+                kernels.dense_weight_gradient(gathered_errors_.data() + g, gathered_rows_.data() + g, per_map, 1, K,
+                                              tmp, &tmp_b);
+                T* gf = G + f * K;
+#pragma omp simd
+                for (int64_t k = 0; k < K; ++k) gf[k] += tmp[k];
+                gb[f] += tmp_b;
             }
         }
     }
@@ -138,16 +169,18 @@ class ConvPoolLayer final : public Layer<T> {
     PoolGeometry pool_;
     LayerActivation activation_;
     size_t weight_offset_, bias_offset_;
-    std::vector<T> ones_;               // (F, positions) ones: the convolution has no derivative factor
-    std::vector<T> zero_bias_;          // the gradient products add no bias
-    std::vector<T> filter_gradient_;    // (F, patch_size), summed over the mini-batch
-    std::vector<T> example_gradient_;   // (F, patch_size), one example's
-    std::vector<T> bias_gradient_;      // (F)
-    std::vector<T> cols_;               // (m, patch_size, positions)
-    std::vector<T> conv_out_;           // (m, F, positions): the convolution before pooling
-    std::vector<T> conv_error_;         // (m, F, positions): the pooled errors routed back
-    std::vector<const T*> error_rows_;  // one pointer per (example, filter) row of conv_error_
-    std::vector<int64_t> argmax_;       // (m, out_size): where each pooled maximum came from
+    int64_t capacity_ = 0;                 // the mini-batch size reserved for
+    std::vector<T> ones_;                  // (F, positions) ones: the convolution has no derivative factor
+    std::vector<T> filter_gradient_;       // (F, patch_size): summed over the mini-batch
+    std::vector<T> example_gradient_;      // (F, patch_size): one example's, scratch
+    std::vector<T> bias_gradient_;         // (F)
+    std::vector<T> cols_;                  // (patch_size, positions) per range of examples: im2col scratch
+    std::vector<T> patch_rows_;            // (m, positions, patch_size): im2row of each example
+    std::vector<T> conv_out_;              // (F, positions) per range: the convolution before pooling
+    std::vector<int64_t> argmax_;          // (m, out_size): where each pooled maximum came from, in conv_out_
+    std::vector<const T*> gathered_rows_;  // (F, m * pooled): the receptive field of each pooled maximum
+    std::vector<T> gathered_errors_;       // (F, m * pooled): the pooled errors, in the same order
+    std::vector<T> patch_errors_;          // (positions, patch_size) per range: the receptive fields' errors
 };
 
 }  // namespace nndl

@@ -41,26 +41,38 @@ void im2col(const ConvGeometry& g, const T* image, T* cols) {
             }
 }
 
-// The error of the image (channels, height, width), accumulated into grad_image, from the error
-// of the convolution's outputs grad_out (F, positions). Outputs whose error is 0 (three in four
-// after a 2x2 max-pool) are skipped: they add nothing.
+// rows[p * patch_size + (c * filter_h + u) * filter_w + v] = image[c][oy + u][ox + v]: the receptive
+// field of each output position as one contiguous row (the transpose of im2col's columns).
 template <class T>
-void convolution_input_gradient(const ConvGeometry& g, const T* grad_out, const T* filters, T* grad_image) {
-    const int64_t OC = g.out_cols(), P = g.positions(), K = g.patch_size();
-    for (int64_t f = 0; f < g.filters; ++f) {
-        const T* w = filters + f * K;
-        for (int64_t p = 0; p < P; ++p) {
-            const T e = grad_out[f * P + p];
-            if (e == T(0)) continue;
-            const int64_t oy = p / OC, ox = p % OC;
+void im2row(const ConvGeometry& g, const T* image, T* rows) {
+    const int64_t OR = g.out_rows(), OC = g.out_cols(), K = g.patch_size();
+    for (int64_t oy = 0; oy < OR; ++oy)
+        for (int64_t ox = 0; ox < OC; ++ox) {
+            T* row = rows + (oy * OC + ox) * K;
+            for (int64_t c = 0; c < g.channels; ++c)
+                for (int64_t u = 0; u < g.filter_h; ++u) {
+                    const T* src = image + (c * g.height + oy + u) * g.width + ox;
+                    T* dst = row + (c * g.filter_h + u) * g.filter_w;
+                    for (int64_t v = 0; v < g.filter_w; ++v) dst[v] = src[v];
+                }
+        }
+}
+
+// grad_image (channels, height, width) += the receptive-field errors grad_rows (positions,
+// patch_size), each added back where im2row took it from.
+template <class T>
+void row2im_add(const ConvGeometry& g, const T* grad_rows, T* grad_image) {
+    const int64_t OR = g.out_rows(), OC = g.out_cols(), K = g.patch_size();
+    for (int64_t oy = 0; oy < OR; ++oy)
+        for (int64_t ox = 0; ox < OC; ++ox) {
+            const T* row = grad_rows + (oy * OC + ox) * K;
             for (int64_t c = 0; c < g.channels; ++c)
                 for (int64_t u = 0; u < g.filter_h; ++u) {
                     T* dst = grad_image + (c * g.height + oy + u) * g.width + ox;
-                    const T* wr = w + (c * g.filter_h + u) * g.filter_w;
-                    for (int64_t v = 0; v < g.filter_w; ++v) dst[v] += e * wr[v];
+                    const T* src = row + (c * g.filter_h + u) * g.filter_w;
+                    for (int64_t v = 0; v < g.filter_w; ++v) dst[v] += src[v];
                 }
         }
-    }
 }
 
 }  // namespace nndl
