@@ -14,12 +14,21 @@ from .architecture import check_activations, check_cost_and_output, check_dtype,
 from .costs import cost_by_name
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_network_file(filename: str | os.PathLike, data: dict[str, Any]) -> None:
     """Write ``data`` as JSON atomically: to a temporary file in the same directory, then renamed
     over ``filename``, so a crash mid-write leaves the old file whole."""
     directory = os.path.dirname(os.path.abspath(os.fspath(filename)))
     fd, tmp = tempfile.mkstemp(prefix=".nndl-", suffix=".json.tmp", dir=directory)
     try:
+        # mkstemp creates the file 0600; a saved network gets the mode open() would give it.
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
             f.flush()

@@ -19,6 +19,10 @@ struct TrainState {
     double update_ema = 0.0;  // EMA of the mean |weight change| per mini-batch (advanced here)
     double ema_tau = 0.0;     // 0: not monitored
     bool ema_started = false;
+    // When not null (and ema_tau > 0): num_params values laid out as the parameters, whose weight
+    // entries hold each weight's own EMA of its signed change per mini-batch (bias entries unused):
+    // E <- (1 - tau) E + tau dW, started at the first dW together with update_ema.
+    T* update_ema_weights = nullptr;
 };
 
 struct Dropout {
