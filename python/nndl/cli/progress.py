@@ -28,6 +28,7 @@ class ProgressBar:
             self._epoch = epoch
             self._bar = tqdm(
                 total=total,
+                initial=done,  # shown at once: the first report comes a chunk into the epoch
                 desc=f"epoch {epoch + 1}/{self.epochs}",
                 unit=" mini-batches",
                 bar_format="{desc} |{bar}| {n_fmt}/{total_fmt} mini-batches  {rate_fmt}  ETA {remaining}",

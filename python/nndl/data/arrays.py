@@ -41,7 +41,7 @@ def vectorized_result(j: int, n_out: int = 10) -> np.ndarray:
 
 def _is_pandas(value: object) -> bool:
     """A pandas DataFrame or Series (recognised without importing pandas)."""
-    return type(value).__module__.startswith("pandas.") and hasattr(value, "to_numpy")
+    return type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "to_numpy")
 
 
 def _array_part(value: object) -> object:
@@ -66,7 +66,7 @@ def _integral_labels(targets: np.ndarray, n: int, name: str) -> np.ndarray | Non
     if not whole.all():
         bad = int(np.argmin(whole))
         raise ValueError(
-            f"{name}: float labels must be whole numbers (class indices), got {targets[bad]!r} at example {bad}; "
+            f"{name}: float labels must be whole numbers (class indices), got {float(targets[bad]):g} at example {bad}; "
             "targets of shape (n, n_out) give one value per output"
         )
     return targets.astype(np.int64)

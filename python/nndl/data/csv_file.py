@@ -75,7 +75,7 @@ def load_csv(
     if not whole.all():
         row = int(np.argmin(whole))
         raise ValueError(
-            f"label_column: labels must be whole numbers >= 0 (class indices), got {labels[row]!r} in data row {row}"
+            f"label_column: labels must be whole numbers >= 0 (class indices), got {float(labels[row]):g} in data row {row}"
         )
     X = np.delete(table, index, axis=1)
     if scale is not None:
