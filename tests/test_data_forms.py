@@ -61,7 +61,7 @@ def test_load_csv_reads_a_label_column_with_or_without_header(tmp_path, rng):
 
 
 def test_feedforward_and_predict_take_a_vector_an_image_or_a_batch(Engine, mnist_arrays):
-    _, _, (Xt, yt) = mnist_arrays
+    _, _, (Xt, _yt) = mnist_arrays
     net = Engine([784, 10], seed=3)
     rows = net.feedforward(Xt[:4])
     assert rows.shape == (4, 10)

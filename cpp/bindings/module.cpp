@@ -183,7 +183,8 @@ PYBIND11_MODULE(_core, m) {
              py::arg("n"), py::arg("momentum"));
 
     py::class_<Dropout>(m, "Dropout")
-        .def(py::init([](double p, uint64_t key) { return Dropout{p, key}; }), py::arg("p"), py::arg("key"));
+        .def(py::init([](double p, uint64_t key, bool per_mini_batch) { return Dropout{p, key, per_mini_batch}; }),
+             py::arg("p"), py::arg("key"), py::arg("per_mini_batch") = false);
 
     py::class_<PyTrainState>(m, "TrainState")
         .def(py::init<>())

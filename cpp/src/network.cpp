@@ -142,8 +142,9 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
             for (int64_t i = 0; i < m; ++i)
                 for (int64_t j = 0; j < n_out; ++j) {
                     // The mask depends on the example's place in the mini-batch, not on the split.
-                    const bool kept = dropout_uniform(dropout.key, step, static_cast<uint64_t>(i0 + i), l,
-                                                      static_cast<uint64_t>(j)) >= dropout.p;
+                    const uint64_t draw = dropout.per_mini_batch ? 0 : static_cast<uint64_t>(i0 + i);
+                    const bool kept =
+                        dropout_uniform(dropout.key, step, draw, l, static_cast<uint64_t>(j)) >= dropout.p;
                     const T factor = kept ? keep_scale : T(0);
                     a[i * n_out + j] *= factor;
                     d[i * n_out + j] *= factor;

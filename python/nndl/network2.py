@@ -200,7 +200,7 @@ class Network(NetworkBase):
         rule = _core.UpdateRule(
             opts.regularization, opts.l1_method, opts.eta, opts.lmbda, opts.l1_ratio, opts.n, opts.momentum
         )
-        dropout = _core.Dropout(run.dropout, self._dropout_key)
+        dropout = _core.Dropout(run.dropout, self._dropout_key, run.dropout_masks == "per_mini_batch")
         num_batches = (len(data) + m - 1) // m
         examples_per_chunk = min(EXAMPLES_PER_CHUNK, WORK_PER_CHUNK // self._arch.num_params)
         per_chunk = max(1, examples_per_chunk // m)

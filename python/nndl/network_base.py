@@ -161,13 +161,16 @@ class NetworkBase:
         halve_eta_after: int = 0,
         verbose: bool = True,
         progress: ProgressCallback | bool | None = None,
+        dropout_masks: str = "per_example",
     ) -> History:
         """Mini-batch stochastic gradient descent, as the book's network2.SGD.
 
         Returns the book's four per-epoch lists (costs as floats, accuracies as counts) as a
         ``History``. Beyond the book: ``regularization`` ("l2", "l1", "elastic_net", "none"),
         ``l1_method`` ("subgradient", "proximal", "cumulative"), ``l1_ratio`` (elastic net's L1
-        share of lmbda), ``dropout`` (probability of dropping a hidden unit), ``momentum`` (mu),
+        share of lmbda), ``dropout`` (probability of dropping a hidden unit; ``dropout_masks``
+        "per_example", the default, draws a mask for each example, "per_mini_batch" one set of
+        dropped units for the whole mini-batch, as chapter 3 describes it), ``momentum`` (mu),
         ``monitor_update_ema`` (tau of the moving averages of the update, per mini-batch: of the
         mean |weight change|, and of each weight's own change, see ``History``),
         ``early_stopping_n`` (stop after that many epochs without a better evaluation accuracy),
@@ -201,6 +204,7 @@ class NetworkBase:
             halve_eta_after=halve_eta_after,
             verbose=verbose,
             progress=progress,
+            dropout_masks=dropout_masks,
         )
 
     def _input_rows(self, a: Any) -> tuple[np.ndarray, str]:

@@ -53,7 +53,7 @@ def _figure(figsize: tuple[float, float], dpi: int) -> Any:
 
         from matplotlib.figure import Figure
 
-        class PNGFigure(Figure):  # type: ignore[misc]
+        class PNGFigure(Figure):
             """A Figure that IPython shows as a PNG even where no matplotlib formatter is installed."""
 
             def _repr_png_(self) -> bytes:
@@ -65,7 +65,7 @@ def _figure(figsize: tuple[float, float], dpi: int) -> Any:
     return _FIGURE_CLASS(figsize=figsize, dpi=dpi)
 
 
-def _finish(fig: Any, path: str | os.PathLike | None, dpi: int) -> Any:
+def _finish(fig: Any, path: str | os.PathLike[str] | None, dpi: int) -> Any:
     """Save ``fig`` as a PNG when a path is given; the figure either way."""
     if path is not None:
         path = Path(path)
@@ -89,8 +89,8 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 
 def learning_curves(
-    runs: Mapping[str, Sequence],
-    path: str | os.PathLike | None = None,
+    runs: Mapping[str, Sequence[Any]],
+    path: str | os.PathLike[str] | None = None,
     *,
     n_training: int | None = None,
     n_evaluation: int | None = None,
@@ -190,7 +190,7 @@ def _mosaic(w: np.ndarray, image_shape: tuple[int, int], columns: int) -> np.nda
 
 def first_layer_weights(
     networks: Mapping[str, Any],
-    path: str | os.PathLike | None = None,
+    path: str | os.PathLike[str] | None = None,
     *,
     image_shape: tuple[int, int] = (28, 28),
     max_neurons: int = 30,
@@ -243,7 +243,7 @@ def first_layer_weights(
 
 def weight_histogram(
     networks: Mapping[str, Any],
-    path: str | os.PathLike | None = None,
+    path: str | os.PathLike[str] | None = None,
     *,
     layer: int = 1,
     title: str | None = None,
@@ -300,7 +300,7 @@ def weight_histogram(
 
 def update_ema(
     history: Any,
-    path: str | os.PathLike | None = None,
+    path: str | os.PathLike[str] | None = None,
     *,
     title: str | None = None,
     figsize: tuple[float, float] = (11.0, 4.5),

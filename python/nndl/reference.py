@@ -125,7 +125,7 @@ class Network(NetworkBase):
             if override:
                 self.update_mini_batch(mini_batch, run.update.eta, run.update.lmbda, run.update.n, **extras)
             else:
-                self._checked_update(mini_batch, run.update, run.dropout, batch)
+                self._checked_update(mini_batch, run.update, run.dropout, batch, run.dropout_masks == "per_mini_batch")
             if before is not None and run.ema_tau is not None:
                 self._advance_update_emas(before, run.ema_tau)
             if run.progress is not None and (batch + 1 == num_batches or (batch + 1) % 200 == 0):
@@ -172,7 +172,9 @@ class Network(NetworkBase):
         columns = [(arrays.X[i].reshape(-1, 1), arrays.Y[i].reshape(-1, 1)) for i in range(len(arrays))]
         self._checked_update(columns, opts, dropout, 0)
 
-    def _checked_update(self, mini_batch: list, opts: UpdateOptions, dropout: float, batch: int) -> None:
+    def _checked_update(
+        self, mini_batch: list, opts: UpdateOptions, dropout: float, batch: int, mask_per_batch: bool = False
+    ) -> None:
         """``_update``, undone with DivergenceError when it makes a weight or bias non-finite."""
         # _update replaces arrays rather than writing into them, so shallow copies keep the old state
         saved = (
@@ -185,7 +187,7 @@ class Network(NetworkBase):
             self._step,
         )
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence below
-            self._update(mini_batch, opts, dropout)
+            self._update(mini_batch, opts, dropout, mask_per_batch)
         if not all(np.isfinite(p).all() for p in self.weights + self.biases):
             (
                 self.weights,
@@ -201,7 +203,7 @@ class Network(NetworkBase):
                 f"Try a smaller eta (now {opts.eta})."
             )
 
-    def _update(self, mini_batch: list, opts: UpdateOptions, dropout: float) -> None:
+    def _update(self, mini_batch: list, opts: UpdateOptions, dropout: float, mask_per_batch: bool = False) -> None:
         nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
         nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
         own_backprop = self._overridden("backprop")  # the book calls self.backprop(x, y): so do we
@@ -209,7 +211,8 @@ class Network(NetworkBase):
             if own_backprop:
                 delta_nabla_b, delta_nabla_w = self.backprop(x, y)
             else:
-                masks = self._dropout_masks(dropout, i) if dropout > 0 else None
+                # one mask per example, or the first example's for the whole mini-batch (as C++ draws it)
+                masks = self._dropout_masks(dropout, 0 if mask_per_batch else i) if dropout > 0 else None
                 delta_nabla_b, delta_nabla_w = self._backprop(x, y, masks)
             nabla_b = [nb + dnb for nb, dnb in zip(nabla_b, delta_nabla_b)]
             nabla_w = [nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]

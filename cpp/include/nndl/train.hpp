@@ -28,6 +28,9 @@ struct TrainState {
 struct Dropout {
     double p = 0.0;    // probability of dropping a hidden unit; 0 disables dropout
     uint64_t key = 0;  // the network's dropout key
+    // false: a mask per example (each example of a mini-batch drops its own units); true: one mask
+    // per mini-batch, the same units dropped for all its examples, as chapter 3 of the book tells it.
+    bool per_mini_batch = false;
 };
 
 struct ChunkResult {

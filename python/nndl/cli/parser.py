@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="probability of dropping a hidden unit (default: 0)",
     )
+    sgd.add_argument(
+        "--dropout-masks",
+        default="per-example",
+        choices=["per-example", "per-mini-batch"],
+        help="a dropout mask for each example, or one set of dropped units per mini-batch as in the "
+        "book's chapter 3 (default: per-example)",
+    )
     sgd.add_argument("--momentum", type=_bounded(float, 0, 1, high_open=True), default=0.0, help="(default: 0)")
     sgd.add_argument(
         "--early-stopping",

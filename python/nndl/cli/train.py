@@ -246,6 +246,7 @@ def train_command(args: argparse.Namespace) -> int:
                 l1_method=args.l1_method,
                 l1_ratio=args.l1_ratio,
                 dropout=args.dropout,
+                dropout_masks=args.dropout_masks.replace("-", "_"),
                 momentum=args.momentum,
                 monitor_update_ema=args.update_ema,
                 early_stopping_n=args.early_stopping,

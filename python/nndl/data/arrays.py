@@ -66,7 +66,8 @@ def _integral_labels(targets: np.ndarray, n: int, name: str) -> np.ndarray | Non
     if not whole.all():
         bad = int(np.argmin(whole))
         raise ValueError(
-            f"{name}: float labels must be whole numbers (class indices), got {float(targets[bad]):g} at example {bad}; "
+            f"{name}: float labels must be whole numbers (class indices), got {float(targets[bad]):g} "
+            f"at example {bad}; "
             "targets of shape (n, n_out) give one value per output"
         )
     return targets.astype(np.int64)

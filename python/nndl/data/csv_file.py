@@ -26,7 +26,7 @@ def _is_number(text: str) -> bool:
 
 
 def load_csv(
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     label_column: int | str = 0,
     *,
     header: bool | None = None,
@@ -75,7 +75,8 @@ def load_csv(
     if not whole.all():
         row = int(np.argmin(whole))
         raise ValueError(
-            f"label_column: labels must be whole numbers >= 0 (class indices), got {float(labels[row]):g} in data row {row}"
+            f"label_column: labels must be whole numbers >= 0 (class indices), got {float(labels[row]):g} "
+            f"in data row {row}"
         )
     X = np.delete(table, index, axis=1)
     if scale is not None:

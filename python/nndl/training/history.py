@@ -9,7 +9,7 @@ import numpy as np
 from ..wording import count
 
 
-class History(tuple):
+class History(tuple[list[Any], list[Any], list[Any], list[Any]]):
     """The book's four per-epoch lists, ``(evaluation_cost, evaluation_accuracy, training_cost,
     training_accuracy)``, so ``a, b, c, d = net.SGD(...)`` works as in the book; plus, per epoch,
     ``eta`` and, when ``monitor_update_ema`` is set, ``update_ema`` (the moving average of the mean
@@ -25,14 +25,14 @@ class History(tuple):
 
     def __new__(
         cls,
-        evaluation_cost: list,
-        evaluation_accuracy: list,
-        training_cost: list,
-        training_accuracy: list,
-        update_ema: list,
-        eta: list,
+        evaluation_cost: list[Any],
+        evaluation_accuracy: list[Any],
+        training_cost: list[Any],
+        training_accuracy: list[Any],
+        update_ema: list[Any],
+        eta: list[Any],
         stopped_early: bool,
-        update_ema_weights: list | None = None,
+        update_ema_weights: list[list[np.ndarray]] | None = None,
     ) -> History:
         self = super().__new__(cls, (evaluation_cost, evaluation_accuracy, training_cost, training_accuracy))
         self.update_ema, self.eta, self.stopped_early = update_ema, eta, stopped_early
@@ -59,7 +59,7 @@ class History(tuple):
             text += f", update_ema_weights=<{count(len(self.update_ema_weights), 'epoch')} of per-layer arrays>"
         return f"History({text})"
 
-    evaluation_cost = property(lambda self: self[0])  # type: ignore[assignment]
-    evaluation_accuracy = property(lambda self: self[1])  # type: ignore[assignment]
-    training_cost = property(lambda self: self[2])  # type: ignore[assignment]
-    training_accuracy = property(lambda self: self[3])  # type: ignore[assignment]
+    evaluation_cost = property(lambda self: self[0])
+    evaluation_accuracy = property(lambda self: self[1])
+    training_cost = property(lambda self: self[2])
+    training_accuracy = property(lambda self: self[3])

@@ -9,7 +9,7 @@ import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..checks import check_int, check_real
+from ..checks import check_choice, check_int, check_real
 from ..data.arrays import to_arrays
 from ..regularization import UpdateOptions
 from ..wording import count
@@ -35,6 +35,7 @@ class TrainingRun:
     dropout: float
     ema_tau: float | None
     progress: ProgressCallback | None
+    dropout_masks: str = "per_example"  # or "per_mini_batch": one set of dropped units per mini-batch
 
 
 def run_sgd(
@@ -59,12 +60,14 @@ def run_sgd(
     halve_eta_after: int = 0,
     verbose: bool = True,
     progress: ProgressCallback | bool | None = None,
+    dropout_masks: str = "per_example",
 ) -> History:
     """The body of ``NetworkBase.SGD`` (which documents the arguments), run for ``net``."""
     net._check_overrides()
     epochs = check_int("epochs", epochs, low=0)
     update = UpdateOptions.checked(eta, lmbda, 1, regularization, l1_method, l1_ratio, momentum)
     dropout = check_real("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
+    dropout_masks = check_choice("dropout_masks", dropout_masks, ("per_example", "per_mini_batch"))
     ema_tau = (
         None
         if monitor_update_ema is None
@@ -112,7 +115,7 @@ def run_sgd(
             train,
             evaluation,
             epochs,
-            TrainingRun(update, mini_batch_size, dropout, ema_tau, None),
+            TrainingRun(update, mini_batch_size, dropout, ema_tau, None, dropout_masks),
             verbose,
             monitor_evaluation_cost,
             monitor_evaluation_accuracy,
@@ -120,7 +123,7 @@ def run_sgd(
             monitor_training_accuracy,
             early_stopping_n,
             halve_eta_after,
-            bar if bar is not None else (progress or None),
+            bar if bar is not None else (None if isinstance(progress, bool) else progress),
             inputs_checked_in_training,
         )
     finally:
