@@ -91,6 +91,10 @@ class NetworkBase:
     def _reset_training_state(self) -> None:
         """Zero momentum velocities and the cumulative-L1 record at the start of a run."""
 
+    def feedforward(self, a: Any) -> np.ndarray:
+        """The output for ``a`` (each engine computes it; see ``_input_rows`` for the forms)."""
+        raise NotImplementedError
+
     def _check_overrides(self) -> None:
         """Refuse (TypeError) methods of a subclass that this engine's SGD would not call."""
 
