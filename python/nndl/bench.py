@@ -184,7 +184,18 @@ def _memory_probe() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--grid" in argv:  # the shape grid against JAX, PyTorch and numpy: nndl.bench_grid
+        from . import bench_grid
+
+        return bench_grid.main([a for a in argv if a != "--grid"])
     parser = argparse.ArgumentParser(prog="python -m nndl.bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="the shape grid instead: 784-H-10 for H 30/100/500 and 784-30-30-30-10, m 10/100, float32/64, "
+        "1/2 threads, against JAX, PyTorch and numpy (see python -m nndl.bench_grid --help)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -199,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         # numpy's BLAS sizes its thread pool when it loads, so the limit must be in the environment
         # before numpy is imported: run again in a child process that has it.
         env = dict(os.environ, **{name: "1" for name in ONE_BLAS_THREAD})
-        return subprocess.call([sys.executable, "-m", "nndl.bench", *(sys.argv[1:] if argv is None else argv)], env=env)
+        return subprocess.call([sys.executable, "-m", "nndl.bench", *argv], env=env)
 
     import nndl
     from nndl import _core, reference

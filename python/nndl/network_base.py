@@ -1,4 +1,4 @@
-"""What both engines of the book's network2 share: construction and its checks, initial weights,
+"""What both engines of the book's network2 share: construction (its checks are in architecture.py), initial weights,
 evaluation, sparsity and pruning. The SGD loop is ``nndl.training.sgd``; saving and loading,
 ``nndl.network_file``."""
 
