@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="probability of dropping a hidden unit (default: 0)",
     )
+    sgd.add_argument(
+        "--dropout-masks",
+        default="per-example",
+        choices=["per-example", "per-mini-batch"],
+        help="a dropout mask for each example, or one set of dropped units per mini-batch as in the "
+        "book's chapter 3 (default: per-example)",
+    )
     sgd.add_argument("--momentum", type=_bounded(float, 0, 1, high_open=True), default=0.0, help="(default: 0)")
     sgd.add_argument(
         "--early-stopping",
@@ -152,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="halve eta after N epochs without improvement (default: off)",
+    )
+
+    sgd.add_argument(
+        "--update-ema",
+        type=_bounded(float, 0, 1, low_open=True),
+        default=None,
+        metavar="TAU",
+        help="track the moving averages of the update with weight TAU per mini-batch (e.g. 0.01): of the mean "
+        "|dW| and of each weight's own dW; prints them per epoch (default: off)",
     )
 
     data = train.add_argument_group("data")
@@ -182,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
     out = train.add_argument_group("output")
     out.add_argument("--save", metavar="FILE", help="save the trained network as the book's JSON (also on Ctrl-C)")
     out.add_argument("--plot", metavar="FILE", help="write the learning curves to a PNG (needs nndl[plot])")
+    out.add_argument(
+        "--plot-update-ema",
+        metavar="FILE",
+        help="write the update EMA per epoch to a PNG (with --update-ema; needs nndl[plot])",
+    )
     out.add_argument(
         "--monitor-training",
         action="store_true",
