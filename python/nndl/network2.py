@@ -139,6 +139,10 @@ class Network(NetworkBase):
         grad = _core.backprop(self._arch, self._parameters(), X, target)
         return self._split(grad)
 
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        # The core's backprop sums the gradient over the rows it is given.
+        return self._split(_core.backprop(self._arch, self._parameters(), data.X, data.Y))[0]
+
     def _split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """A buffer laid out as the parameters, as (biases, weights) lists of views."""
         nabla_b, nabla_w = [], []

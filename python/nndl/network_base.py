@@ -105,6 +105,10 @@ class NetworkBase:
         """Each weight's moving average of its change, per layer as the weights (a copy)."""
         raise NotImplementedError
 
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        """Per weight layer, dC_x/db summed over the examples of ``data`` (no regularization, no dropout)."""
+        raise NotImplementedError
+
     # -- the book's API -----------------------------------------------------------------------
     @exclusive
     def default_weight_initializer(self) -> None:
@@ -334,6 +338,18 @@ class NetworkBase:
         if self.dtype != np.float64:
             data["dtype"] = self.dtype.name
         write_network_file(filename, data)
+
+    @exclusive
+    def bias_gradient_norms(self, data: Any) -> list[float]:
+        """The speed of learning of each layer, as chapter 5 measures it: ``||mean over data of dC_x/db^l||``.
+
+        One value per weight layer, hidden layers first and the output layer last (the book plots
+        the hidden ones, ``[:-1]``): the Euclidean norm of the gradient of the cost with respect to
+        that layer's biases, averaged over the examples of ``data`` (the book's generate_gradient.py
+        uses the first 1,000 training images). The penalty has no bias term, so lmbda plays no part.
+        """
+        arrays = to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data")
+        return [float(np.linalg.norm(g) / len(arrays)) for g in self._bias_gradient_sum(arrays)]
 
     @exclusive
     def sparsity(self, threshold: float = 1e-3) -> list[LayerSparsity]:

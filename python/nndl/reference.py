@@ -330,6 +330,13 @@ class Network(NetworkBase):
             nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
         return nabla_b, nabla_w
 
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        total = [np.zeros(b.shape, self.dtype) for b in self.biases]
+        for x, y in zip(data.X, data.Y):
+            nabla_b, _ = self._backprop(x.reshape(-1, 1), y.reshape(-1, 1), None)
+            total = [t + nb for t, nb in zip(total, nabla_b)]
+        return total
+
     def _evaluate(self, data: Arrays) -> tuple[float, int]:
         cost_sum, correct = 0.0, 0
         with np.errstate(over="ignore"):  # a saturated float32 output's cost sums to inf: say so, no warning
