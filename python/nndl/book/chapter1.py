@@ -72,7 +72,7 @@ def average_darkness_accuracy(training: Any, test: Any) -> float:
 
 def svc_accuracy(training: Any, test: Any, gamma: str) -> float:
     """scikit-learn's SVC (RBF kernel, C=1) fitted on the training images, accuracy on the test images."""
-    from sklearn.svm import SVC  # type: ignore[import-untyped]
+    from sklearn.svm import SVC
 
     clf = SVC(gamma=gamma).fit(training.X, training.labels)
     return float(np.mean(clf.predict(test.X) == test.labels))
