@@ -4,10 +4,13 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+#include <pybind11/typing.h>
 
 #include <optional>
 #include <string>
+#include <tuple>
 
+#include "checked_array.hpp"
 #include "nndl/dropout_rng.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/thread_pool.hpp"
@@ -17,6 +20,9 @@
 
 namespace py = pybind11;
 using namespace nndl;
+using nndl_bindings::bind_layer_stack;
+using nndl_bindings::checked_array;
+using nndl_bindings::checked_input;
 
 namespace {
 
@@ -50,40 +56,6 @@ L1Method parse_l1_method(const std::string& name) {
     throw py::value_error("l1_method: unknown L1 method '" + name + "' (subgradient, proximal, cumulative)");
 }
 
-// A C-contiguous array of T with the given shape (-1: any), checked without converting: a silent
-// converting copy would lose what C++ writes, and would hide a dtype mix-up.
-template <class T>
-T* checked_array(py::array& array, const char* name, std::initializer_list<py::ssize_t> shape, bool writable) {
-    if (!py::isinstance<py::array_t<T>>(array) || !array.dtype().is(py::dtype::of<T>()))
-        throw py::type_error(std::string(name) + ": expected an array of " +
-                             py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
-                             py::str(array.dtype()).cast<std::string>());
-    if (!(array.flags() & py::array::c_style))
-        throw py::value_error(std::string(name) + ": expected a C-contiguous array");
-    // A C-contiguous view at an odd byte offset (np.frombuffer(buf, offset=1)) is not aligned for T.
-    if (!(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-        throw py::value_error(std::string(name) + ": expected an aligned array");
-    if (writable && !array.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
-    if (static_cast<size_t>(array.ndim()) != shape.size())
-        throw py::value_error(std::string(name) + ": expected " + std::to_string(shape.size()) + " dimensions, got " +
-                              std::to_string(array.ndim()));
-    size_t axis = 0;
-    for (py::ssize_t want : shape) {
-        if (want >= 0 && array.shape(static_cast<py::ssize_t>(axis)) != want)
-            throw py::value_error(std::string(name) + ": expected size " + std::to_string(want) + " on axis " +
-                                  std::to_string(axis) + ", got " +
-                                  std::to_string(array.shape(static_cast<py::ssize_t>(axis))));
-        ++axis;
-    }
-    // Inputs may be read-only (np.frombuffer, memory maps): only ask for write access when writing.
-    return writable ? static_cast<T*>(array.mutable_data()) : const_cast<T*>(static_cast<const T*>(array.data()));
-}
-
-template <class T>
-const T* checked_input(py::array& array, const char* name, std::initializer_list<py::ssize_t> shape) {
-    return checked_array<T>(array, name, shape, false);
-}
-
 // Scalars of a training run that persist between chunks of mini-batches; the arrays are owned by
 // the Python Network so that a run can be stopped and resumed at any mini-batch boundary.
 struct PyTrainState {
@@ -94,10 +66,13 @@ struct PyTrainState {
     bool ema_started = false;
 };
 
+// A std::tuple, not a py::tuple, so that the signature (and the generated _core.pyi) names the types.
 template <class T>
-py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, py::array& X, py::array& Y,
-                                  py::array& order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
-                                  const UpdateRule& rule, const Dropout& dropout, PyTrainState& py_state) {
+std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& arch, py::array& params, py::array& X,
+                                                           py::array& Y, py::array& order, int64_t mini_batch_size,
+                                                           int64_t batch_begin, int64_t batch_end,
+                                                           const UpdateRule& rule, const Dropout& dropout,
+                                                           PyTrainState& py_state) {
     const auto P = static_cast<py::ssize_t>(arch.num_params());
     T* p = checked_array<T>(params, "params", {P}, true);
     const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
@@ -143,7 +118,7 @@ py::tuple train_minibatches_typed(const Architecture& arch, py::array& params, p
     py_state.step = state.step;
     py_state.update_ema = state.update_ema;
     py_state.ema_started = state.ema_started;
-    return py::make_tuple(result.batches_done, result.diverged, result.nonfinite_position);
+    return {result.batches_done, result.diverged, result.nonfinite_position};
 }
 
 bool is_float32(const py::array& params) { return params.dtype().is(py::dtype::of<float>()); }
@@ -297,7 +272,7 @@ PYBIND11_MODULE(_core, m) {
     m.def(
         "simd_info",
         []() {
-            py::dict info;
+            py::typing::Dict<py::str, py::object> info;
             info["path"] = active_kernels().name;
             info["available"] = available_kernel_sets();
             info["compiled"] = compiled_kernel_sets();
@@ -347,4 +322,6 @@ PYBIND11_MODULE(_core, m) {
         py::arg("dtype"), py::arg("seconds") = 0.2,
         "GFLOP/s of a loop of independent multiply-adds on one core with the active kernel set (the "
         "practical peak the benchmark compares to).");
+
+    bind_layer_stack(m);
 }

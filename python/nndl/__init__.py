@@ -20,7 +20,7 @@ except ImportError as error:  # pragma: no cover - only without a built extensio
         "repository root (this builds it), and do not run Python from inside python/ of the checkout."
     ) from error
 
-from . import data, datasets, reference
+from . import data, datasets, network, reference
 
 # Performance controls of the C++ core: SIMD kernel set (NNDL_SIMD) and threads (NNDL_NUM_THREADS).
 from ._core import get_num_threads, set_num_threads, set_simd, simd_info
@@ -58,6 +58,7 @@ __all__ = [
     "load_csv",
     "load_idx",
     "load_mnist",
+    "network",
     "reference",
     "set_num_threads",
     "set_simd",

@@ -22,12 +22,14 @@ class Sigmoid(Activation):
 
     @staticmethod
     def fn(z: np.ndarray) -> np.ndarray:
-        return 1.0 / (1.0 + np.exp(-z))
+        a: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+        return a
 
     @staticmethod
     def prime(z: np.ndarray) -> np.ndarray:
         s = Sigmoid.fn(z)
-        return s * (1 - s)
+        ds: np.ndarray = s * (1 - s)
+        return ds
 
 
 class Tanh(Activation):
@@ -35,11 +37,13 @@ class Tanh(Activation):
 
     @staticmethod
     def fn(z: np.ndarray) -> np.ndarray:
-        return np.tanh(z)
+        a: np.ndarray = np.tanh(z)
+        return a
 
     @staticmethod
     def prime(z: np.ndarray) -> np.ndarray:
-        return 1 - np.tanh(z) ** 2
+        da: np.ndarray = 1 - np.tanh(z) ** 2
+        return da
 
 
 class ReLU(Activation):
@@ -47,7 +51,8 @@ class ReLU(Activation):
 
     @staticmethod
     def fn(z: np.ndarray) -> np.ndarray:
-        return np.maximum(z, 0)
+        a: np.ndarray = np.maximum(z, 0)
+        return a
 
     @staticmethod
     def prime(z: np.ndarray) -> np.ndarray:
@@ -63,7 +68,8 @@ class Softmax(Activation):
     def fn(z: np.ndarray) -> np.ndarray:
         # Along axis 0: a column (n_out, 1) as in the book. Shifted by the max so exp never overflows.
         e = np.exp(z - np.max(z, axis=0, keepdims=True))
-        return e / np.sum(e, axis=0, keepdims=True)
+        a: np.ndarray = e / np.sum(e, axis=0, keepdims=True)
+        return a
 
     @staticmethod
     def prime(z: np.ndarray) -> np.ndarray:

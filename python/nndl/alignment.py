@@ -39,7 +39,7 @@ def aligned_require(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``a`` as a C-contiguous array of ``dtype``: ``a`` itself when it already is one, else an
     aligned copy (a copy is made anyway, so it may as well be aligned)."""
     if a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned:
-        return np.require(a, dtype=dtype, requirements="CA")  # no copy; the dtype made canonical (memmaps)
+        return np.require(a, dtype=dtype, requirements=["C", "A"])  # no copy; the dtype made canonical (memmaps)
     out = aligned_empty(a.shape, dtype)
     out[...] = a
     return out

@@ -63,7 +63,7 @@ def check_activations(activation: object, output: object, num_layers: int) -> li
 
 def check_dtype(dtype: object) -> np.dtype:
     try:
-        dt = np.dtype(dtype)  # type: ignore[call-overload]
+        dt: np.dtype = np.dtype(dtype)  # type: ignore[call-overload]
     except TypeError:
         raise TypeError(f"dtype: expected float32 or float64, got {dtype!r}") from None
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):

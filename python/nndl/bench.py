@@ -28,9 +28,10 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Callable
+from typing import Any, Callable, Protocol, cast
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 # The baselines run on one thread, as the issue's table of alternatives does: numpy's BLAS would
 # otherwise use both cores for the matrix products, and its worker threads keep spinning after each
@@ -44,7 +45,7 @@ ETA, LMBDA, SIZES = 0.5, 5.0, [784, 30, 10]
 # ---- the baselines ----------------------------------------------------------------------------
 
 
-def initial_parameters(dtype, seed: int = 1) -> list[np.ndarray]:
+def initial_parameters(dtype: DTypeLike, seed: int = 1) -> list[np.ndarray]:
     """The book's default initializer: W ~ N(0, 1/n_in), b ~ N(0, 1)."""
     rng = np.random.default_rng(seed)
     W1 = rng.standard_normal((30, 784)) / np.sqrt(784)
@@ -86,14 +87,40 @@ def numpy_matrix_form_epoch(
         b1 -= step * d1.sum(axis=0)
 
 
-def torch_epoch_function() -> Callable | None:
+class TorchEpoch(Protocol):
+    """``numpy_matrix_form_epoch``'s signature, with the torch version and its thread setting."""
+
+    torch_version: str
+    set_threads: Callable[[int], None]
+
+    def __call__(
+        self,
+        params: list[np.ndarray],
+        X: np.ndarray,
+        Y: np.ndarray,
+        order: np.ndarray,
+        m: int,
+        eta: float = ETA,
+        lmbda: float = LMBDA,
+    ) -> None: ...
+
+
+def torch_epoch_function() -> TorchEpoch | None:
     """The same matrix computation in PyTorch (no autograd: the formulas above), or None."""
     try:
         import torch
     except ImportError:
         return None
 
-    def epoch(params, X, Y, order, m, eta=ETA, lmbda=LMBDA):
+    def epoch(
+        params: list[np.ndarray],
+        X: np.ndarray,
+        Y: np.ndarray,
+        order: np.ndarray,
+        m: int,
+        eta: float = ETA,
+        lmbda: float = LMBDA,
+    ) -> None:
         with torch.no_grad():
             W1, b1, W2, b2 = (torch.from_numpy(p) for p in params)
             Xt, Yt = torch.from_numpy(X), torch.from_numpy(Y)
@@ -113,15 +140,16 @@ def torch_epoch_function() -> Callable | None:
                 W1 -= shrink * torch.sign(W1) + step * (d1.T @ x)
                 b1 -= step * d1.sum(0)
 
-    epoch.torch_version = torch.__version__  # type: ignore[attr-defined]
-    epoch.set_threads = torch.set_num_threads  # type: ignore[attr-defined]
-    return epoch
+    typed = cast(TorchEpoch, epoch)
+    typed.torch_version = torch.__version__
+    typed.set_threads = torch.set_num_threads
+    return typed
 
 
 # ---- measurement ------------------------------------------------------------------------------
 
 
-def _timed(fn: Callable[[], None]) -> float:
+def _timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -156,7 +184,18 @@ def _memory_probe() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--grid" in argv:  # the shape grid against JAX, PyTorch and numpy: nndl.bench_grid
+        from . import bench_grid
+
+        return bench_grid.main([a for a in argv if a != "--grid"])
     parser = argparse.ArgumentParser(prog="python -m nndl.bench", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--grid",
+        action="store_true",
+        help="the shape grid instead: 784-H-10 for H 30/100/500 and 784-30-30-30-10, m 10/100, float32/64, "
+        "1/2 threads, against JAX, PyTorch and numpy (see python -m nndl.bench_grid --help)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -171,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         # numpy's BLAS sizes its thread pool when it loads, so the limit must be in the environment
         # before numpy is imported: run again in a child process that has it.
         env = dict(os.environ, **{name: "1" for name in ONE_BLAS_THREAD})
-        return subprocess.call([sys.executable, "-m", "nndl.bench", *(sys.argv[1:] if argv is None else argv)], env=env)
+        return subprocess.call([sys.executable, "-m", "nndl.bench", *argv], env=env)
 
     import nndl
     from nndl import _core, reference
@@ -207,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     for dt in (np.float64, np.float32):
         for m in (10, 100):
 
-            def np_run(dt=dt, m=m) -> float:
+            def np_run(dt: type[np.floating[Any]] = dt, m: int = m) -> float:
                 params = initial_parameters(dt)
                 d = data[dt]
                 return scaled(_timed(lambda: numpy_matrix_form_epoch(params, d.X, d.Y, order[:n_base], m)), n_base)
@@ -215,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
             configs.append((f"numpy matrix form {np.dtype(dt).name} m={m}", np_run))
             if torch_epoch is not None:
 
-                def torch_run(dt=dt, m=m) -> float:
+                def torch_run(dt: type[np.floating[Any]] = dt, m: int = m) -> float:
                     torch_epoch.set_threads(1)
                     params = initial_parameters(dt)
                     d = data[dt]
@@ -224,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 configs.append((f"PyTorch {torch_epoch.torch_version} 1 thread {np.dtype(dt).name} m={m}", torch_run))
             for threads in (1, 2):
 
-                def nndl_run(dt=dt, m=m, threads=threads) -> float:
+                def nndl_run(dt: type[np.floating[Any]] = dt, m: int = m, threads: int = threads) -> float:
                     nndl.set_num_threads(threads)
                     net = nndl.Network(SIZES, seed=1, dtype=dt)
                     sub = (
@@ -242,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     eval_net = nndl.Network(SIZES, seed=1)
     for threads in (1, 2):
 
-        def eval_run(threads=threads) -> float:
+        def eval_run(threads: int = threads) -> float:
             nndl.set_num_threads(threads)
             return _timed(lambda: [eval_net.accuracy(evaluation[np.float64]) for _ in range(5)]) / 5
 
@@ -308,9 +347,14 @@ def main(argv: list[str] | None = None) -> int:
     checks.append(("m=10 f64 1 thread, % of f64 FMA peak", pct(f64_10, "float64"), 40, "%"))
     checks.append(("m=10 1 thread, float32 vs float64", ratio(f64_10, "nndl float32 1 thread m=10"), 1.7, "x"))
     checks.append(("m=100 f32 1 thread, % of f32 FMA peak", pct("nndl float32 1 thread m=100", "float32"), 60, "%"))
-    for dt in ("float64", "float32"):
+    for dt_name in ("float64", "float32"):
         checks.append(
-            (f"m=100 {dt}, 2 threads vs 1", ratio(f"nndl {dt} 1 thread m=100", f"nndl {dt} 2 threads m=100"), 1.7, "x")
+            (
+                f"m=100 {dt_name}, 2 threads vs 1",
+                ratio(f"nndl {dt_name} 1 thread m=100", f"nndl {dt_name} 2 threads m=100"),
+                1.7,
+                "x",
+            )
         )
     checks.append(
         (
@@ -321,13 +365,23 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     if torch_epoch is not None:
-        for dt in ("float64", "float32"):
-            torch_label = f"PyTorch {torch_epoch.torch_version} 1 thread {dt} m="
+        for dt_name in ("float64", "float32"):
+            torch_label = f"PyTorch {torch_epoch.torch_version} 1 thread {dt_name} m="
             checks.append(
-                (f"m=10 {dt} 1 thread vs PyTorch", ratio(torch_label + "10", f"nndl {dt} 1 thread m=10"), 10, "x")
+                (
+                    f"m=10 {dt_name} 1 thread vs PyTorch",
+                    ratio(torch_label + "10", f"nndl {dt_name} 1 thread m=10"),
+                    10,
+                    "x",
+                )
             )
             checks.append(
-                (f"m=100 {dt} 1 thread vs PyTorch", ratio(torch_label + "100", f"nndl {dt} 1 thread m=100"), 1.0, "x")
+                (
+                    f"m=100 {dt_name} 1 thread vs PyTorch",
+                    ratio(torch_label + "100", f"nndl {dt_name} 1 thread m=100"),
+                    1.0,
+                    "x",
+                )
             )
     else:
         print("PyTorch is not installed: its rows and targets are skipped (pip install torch==2.13.0)")

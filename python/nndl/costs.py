@@ -37,7 +37,8 @@ class QuadraticCost(Cost):
 
     @staticmethod
     def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] = Sigmoid) -> np.ndarray:
-        return (a - y) * activation.prime(z)
+        delta: np.ndarray = (a - y) * activation.prime(z)
+        return delta
 
 
 class CrossEntropyCost(Cost):
@@ -53,7 +54,8 @@ class CrossEntropyCost(Cost):
 
     @staticmethod
     def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] = Sigmoid) -> np.ndarray:
-        return a - y
+        delta: np.ndarray = a - y
+        return delta
 
 
 class LogLikelihoodCost(Cost):
@@ -68,7 +70,8 @@ class LogLikelihoodCost(Cost):
 
     @staticmethod
     def delta(z: np.ndarray, a: np.ndarray, y: np.ndarray, activation: type[Activation] = Sigmoid) -> np.ndarray:
-        return a - y  # softmax with the log-likelihood: the derivative cancels, whatever is passed
+        delta: np.ndarray = a - y  # softmax with the log-likelihood: the derivative cancels, whatever is passed
+        return delta
 
 
 COSTS: dict[str, type[Cost]] = {

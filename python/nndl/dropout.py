@@ -21,7 +21,8 @@ def _mix(z: np.ndarray) -> np.ndarray:
     z = z + _GOLDEN
     z = (z ^ (z >> np.uint64(30))) * _MUL1
     z = (z ^ (z >> np.uint64(27))) * _MUL2
-    return z ^ (z >> np.uint64(31))
+    mixed: np.ndarray = z ^ (z >> np.uint64(31))
+    return mixed
 
 
 def dropout_uniform(key: int, step: int, example: int, layer: int, units: np.ndarray) -> np.ndarray:
@@ -30,7 +31,8 @@ def dropout_uniform(key: int, step: int, example: int, layer: int, units: np.nda
     h = _mix(h ^ np.uint64(example))
     h = _mix(h ^ np.uint64(layer))
     h = _mix(h ^ np.asarray(units, dtype=np.uint64))
-    return (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    uniform: np.ndarray = (h >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return uniform
 
 
 def dropout_factors(p: float, key: int, step: int, example: int, layer: int, width: int) -> np.ndarray:

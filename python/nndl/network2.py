@@ -10,7 +10,8 @@ are copied into the buffer before the next computation.
 from __future__ import annotations
 
 import os
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Optional
 
 import numpy as np
 
@@ -31,6 +32,11 @@ from .training.sgd import TrainingRun
 # ~1e9 per second, so big networks get fewer examples per call (never less than a mini-batch).
 EXAMPLES_PER_CHUNK = 4000
 WORK_PER_CHUNK = 100_000_000
+
+
+# What _snapshot saves and _restore puts back: parameters, velocity, l1_applied, l1_total, step,
+# update_ema, ema_started. (Optional, not `| None`: an alias is evaluated at run time, also on 3.9.)
+_Snapshot = tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], float, int, float, bool, Optional[np.ndarray]]
 
 
 class Network(NetworkBase):
@@ -133,6 +139,10 @@ class Network(NetworkBase):
         grad = _core.backprop(self._arch, self._parameters(), X, target)
         return self._split(grad)
 
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        # The core's backprop sums the gradient over the rows it is given.
+        return self._split(_core.backprop(self._arch, self._parameters(), data.X, data.Y))[0]
+
     def _split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """A buffer laid out as the parameters, as (biases, weights) lists of views."""
         nabla_b, nabla_w = [], []
@@ -228,15 +238,15 @@ class Network(NetworkBase):
             if run.progress is not None:
                 run.progress(epoch, end, num_batches)
 
-    def _state_before_training(self) -> tuple:
+    def _state_before_training(self) -> tuple[_Snapshot, Mapping[str, Any]]:
         return self._snapshot(), self._rng.bit_generator.state
 
-    def _restore_state_before_training(self, saved: tuple) -> None:
+    def _restore_state_before_training(self, saved: tuple[_Snapshot, Mapping[str, Any]]) -> None:
         snapshot, rng_state = saved
         self._restore(snapshot)
         self._rng.bit_generator.state = rng_state
 
-    def _snapshot(self) -> tuple:
+    def _snapshot(self) -> _Snapshot:
         s = self._state
         return (
             self._params.copy(),
@@ -249,15 +259,19 @@ class Network(NetworkBase):
             None if s.update_ema_weights is None else s.update_ema_weights.copy(),
         )
 
-    def _restore(self, snapshot: tuple) -> None:
+    def _restore(self, snapshot: _Snapshot) -> None:
         params, velocity, l1_applied, l1_total, step, ema, started, ema_weights = snapshot
         self._params[...] = params
         s = self._state
+        # A buffer saved in the snapshot is still there: training only ever adds buffers to the state.
         if velocity is not None:
+            assert s.velocity is not None
             s.velocity[...] = velocity
         if l1_applied is not None:
+            assert s.l1_applied is not None
             s.l1_applied[...] = l1_applied
         if ema_weights is not None:
+            assert s.update_ema_weights is not None
             s.update_ema_weights[...] = ema_weights
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
@@ -271,7 +285,7 @@ class Network(NetworkBase):
         return float(cost_sum), int(correct)
 
     # -- pickling (joblib and Dask ship networks to worker processes) ----------------------------
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         s = self._state
         return {
             "sizes": self.sizes,
@@ -293,7 +307,7 @@ class Network(NetworkBase):
             ),
         }
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         from .costs import cost_by_name
 
         Network.__init__(
@@ -318,6 +332,6 @@ class Network(NetworkBase):
         return self._state.step
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A ``Network`` from a file written by ``save`` or by the book's network2.py."""
     return load_into(Network, filename)

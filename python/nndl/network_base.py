@@ -1,4 +1,4 @@
-"""What both engines of the book's network2 share: construction and its checks, initial weights,
+"""What both engines of the book's network2 share: construction (its checks are in architecture.py), initial weights,
 evaluation, sparsity and pruning. The SGD loop is ``nndl.training.sgd``; saving and loading,
 ``nndl.network_file``."""
 
@@ -103,6 +103,10 @@ class NetworkBase:
 
     def _update_ema_weights_copy(self) -> list[np.ndarray]:
         """Each weight's moving average of its change, per layer as the weights (a copy)."""
+        raise NotImplementedError
+
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        """Per weight layer, dC_x/db summed over the examples of ``data`` (no regularization, no dropout)."""
         raise NotImplementedError
 
     # -- the book's API -----------------------------------------------------------------------
@@ -307,7 +311,7 @@ class NetworkBase:
         return self._evaluate_checked(data)[0] / len(data) + self._penalty(opts)
 
     @exclusive
-    def save(self, filename: str | os.PathLike) -> None:
+    def save(self, filename: str | os.PathLike[str]) -> None:
         """Write the network as the book's JSON (``sizes``, ``weights``, ``biases``, ``cost``).
 
         Activations and dtype are added only when they differ from the book's, so a plain sigmoid
@@ -334,6 +338,18 @@ class NetworkBase:
         if self.dtype != np.float64:
             data["dtype"] = self.dtype.name
         write_network_file(filename, data)
+
+    @exclusive
+    def bias_gradient_norms(self, data: Any) -> list[float]:
+        """The speed of learning of each layer, as chapter 5 measures it: ``||mean over data of dC_x/db^l||``.
+
+        One value per weight layer, hidden layers first and the output layer last (the book plots
+        the hidden ones, ``[:-1]``): the Euclidean norm of the gradient of the cost with respect to
+        that layer's biases, averaged over the examples of ``data`` (the book's generate_gradient.py
+        uses the first 1,000 training images). The penalty has no bias term, so lmbda plays no part.
+        """
+        arrays = to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data")
+        return [float(np.linalg.norm(g) / len(arrays)) for g in self._bias_gradient_sum(arrays)]
 
     @exclusive
     def sparsity(self, threshold: float = 1e-3) -> list[LayerSparsity]:

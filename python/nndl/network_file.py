@@ -6,12 +6,17 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
 from .architecture import check_activations, check_cost_and_output, check_dtype, check_sizes
 from .costs import cost_by_name
+
+if TYPE_CHECKING:  # network_base imports this module; the bound is only for the type checker
+    from .network_base import NetworkBase
+
+N = TypeVar("N", bound="NetworkBase")
 
 
 def _umask() -> int:
@@ -21,7 +26,7 @@ def _umask() -> int:
     return mask
 
 
-def write_network_file(filename: str | os.PathLike, data: dict[str, Any]) -> None:
+def write_network_file(filename: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """Write ``data`` as JSON atomically: to a temporary file in the same directory, then renamed
     over ``filename``, so a crash mid-write leaves the old file whole."""
     directory = os.path.dirname(os.path.abspath(os.fspath(filename)))
@@ -40,7 +45,7 @@ def write_network_file(filename: str | os.PathLike, data: dict[str, Any]) -> Non
         raise
 
 
-def read_network_file(filename: str | os.PathLike) -> dict[str, Any]:
+def read_network_file(filename: str | os.PathLike[str]) -> dict[str, Any]:
     """Read and check a saved network (the book's JSON, or nndl's with optional keys).
 
     Nothing from the file is executed: the cost is looked up by name among the known classes.
@@ -104,7 +109,7 @@ def _check_saved_network(data: Any) -> dict[str, Any]:
     return {"sizes": sizes, "cost": cost, "activation": activations, "dtype": dtype, "weights": out_w, "biases": out_b}
 
 
-def load_into(cls: type, filename: str | os.PathLike) -> Any:
+def load_into(cls: type[N], filename: str | os.PathLike[str]) -> N:
     """A network of class ``cls`` with the parameters saved in ``filename``."""
     saved = read_network_file(filename)
     net = cls(saved["sizes"], cost=saved["cost"], activation=saved["activation"], dtype=saved["dtype"])

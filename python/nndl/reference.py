@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, Activation
 from .checks import check_real
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
 from .data.arrays import Arrays, checked_inputs, to_arrays
@@ -51,7 +51,7 @@ class Network(NetworkBase):
         self._update_ema: float | None = None
         self._update_ema_w: list[np.ndarray] | None = None  # each weight's EMA of its change
 
-    def _activation(self, layer: int):
+    def _activation(self, layer: int) -> type[Activation]:
         """The activation class of weight layer ``layer`` (1-based)."""
         return ACTIVATIONS[self.activations[layer - 1]]
 
@@ -173,7 +173,12 @@ class Network(NetworkBase):
         self._checked_update(columns, opts, dropout, 0)
 
     def _checked_update(
-        self, mini_batch: list, opts: UpdateOptions, dropout: float, batch: int, mask_per_batch: bool = False
+        self,
+        mini_batch: list[tuple[np.ndarray, np.ndarray]],
+        opts: UpdateOptions,
+        dropout: float,
+        batch: int,
+        mask_per_batch: bool = False,
     ) -> None:
         """``_update``, undone with DivergenceError when it makes a weight or bias non-finite."""
         # _update replaces arrays rather than writing into them, so shallow copies keep the old state
@@ -203,7 +208,13 @@ class Network(NetworkBase):
                 f"Try a smaller eta (now {opts.eta})."
             )
 
-    def _update(self, mini_batch: list, opts: UpdateOptions, dropout: float, mask_per_batch: bool = False) -> None:
+    def _update(
+        self,
+        mini_batch: list[tuple[np.ndarray, np.ndarray]],
+        opts: UpdateOptions,
+        dropout: float,
+        mask_per_batch: bool = False,
+    ) -> None:
         nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
         nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
         own_backprop = self._overridden("backprop")  # the book calls self.backprop(x, y): so do we
@@ -285,9 +296,12 @@ class Network(NetworkBase):
         y = checked_inputs("y", y, self.dtype)
         if y.size != n_out:
             raise ValueError(f"y: expected {n_out} target values or an integer label, got shape {y.shape}")
-        return y.reshape(-1, 1)
+        target: np.ndarray = y.reshape(-1, 1)
+        return target
 
-    def _backprop(self, x: np.ndarray, y: np.ndarray, masks: list[np.ndarray] | None):
+    def _backprop(
+        self, x: np.ndarray, y: np.ndarray, masks: list[np.ndarray] | None
+    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
         nabla_b = [np.zeros(b.shape, self.dtype) for b in self.biases]
         nabla_w = [np.zeros(w.shape, self.dtype) for w in self.weights]
         # feedforward, keeping every layer's weighted input z and activation
@@ -316,6 +330,13 @@ class Network(NetworkBase):
             nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
         return nabla_b, nabla_w
 
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        total = [np.zeros(b.shape, self.dtype) for b in self.biases]
+        for x, y in zip(data.X, data.Y):
+            nabla_b, _ = self._backprop(x.reshape(-1, 1), y.reshape(-1, 1), None)
+            total = [t + nb for t, nb in zip(total, nabla_b)]
+        return total
+
     def _evaluate(self, data: Arrays) -> tuple[float, int]:
         cost_sum, correct = 0.0, 0
         with np.errstate(over="ignore"):  # a saturated float32 output's cost sums to inf: say so, no warning
@@ -326,6 +347,6 @@ class Network(NetworkBase):
         return cost_sum, correct
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A reference ``Network`` from a file written by ``save`` (or by the book's network2)."""
     return load_into(Network, filename)

@@ -93,7 +93,7 @@ class RunResult:
     seconds: float
     weights: list[np.ndarray]
 
-    def history(self) -> tuple:
+    def history(self) -> tuple[list[float], list[int], list[float], list[int]]:
         """The book's four lists, for nndl.plots.learning_curves."""
         return (self.validation_cost, self.validation_accuracy, self.training_cost, self.training_accuracy)
 
@@ -110,6 +110,7 @@ def train_config(
     """Train one configuration with the C++ engine; test accuracy is recorded after every epoch."""
     import nndl
 
+    from .book.runs import format_seconds
     from .data.arrays import to_arrays
     from .regularization import penalty
 
@@ -120,7 +121,7 @@ def train_config(
     val_arrays = to_arrays(validation, SIZES[0], SIZES[-1], net.dtype, "validation")
     test_arrays = to_arrays(test, SIZES[0], SIZES[-1], net.dtype, "test")
     n = len(train_arrays)
-    curves: dict[str, list] = {
+    curves: dict[str, list[Any]] = {
         "validation_accuracy": [],
         "validation_cost": [],
         "training_accuracy": [],
@@ -146,7 +147,7 @@ def train_config(
             log(
                 f"  {config.label}: epoch {epoch + 1}/{epochs}, test accuracy "
                 f"{100 * curves['test_accuracy'][-1] / len(test_arrays):.2f}% "
-                f"({time.perf_counter() - clock[0]:.0f} s so far)"
+                f"({format_seconds(time.perf_counter() - clock[0])} so far)"
             )
 
     start = time.perf_counter()
@@ -200,7 +201,7 @@ def _table(results: list[RunResult], n_test: int) -> str:
 
 
 def run(
-    out: str | os.PathLike,
+    out: str | os.PathLike[str],
     quick: bool = False,
     epochs: int | None = None,
     seed: int = 1,
@@ -307,7 +308,9 @@ def run(
     )
 
     # The first layers too, so the figures can be redrawn without training again.
-    np.savez_compressed(out / "first_layer_weights.npz", **{r.config.key: r.weights[0] for r in results})
+    # Any values: numpy's stub would match a dict of arrays against savez_compressed's allow_pickle.
+    first_layers: dict[str, Any] = {r.config.key: r.weights[0] for r in results}
+    np.savez_compressed(out / "first_layer_weights.npz", **first_layers)
     report = out / "report.md"
     report.write_text(_report(results, settings, quick, seed, n_train, n_val, n_test, figures))
     return report
@@ -315,7 +318,7 @@ def run(
 
 def _report(
     results: list[RunResult],
-    settings: dict,
+    settings: dict[str, Any],
     quick: bool,
     seed: int,
     n_train: int,

@@ -194,7 +194,7 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
 
     # -- parameter checks, each error naming the parameter -------------------------------------
     def _checked_params(self) -> dict[str, Any]:
-        hidden = self.hidden_layer_sizes
+        hidden: object = self.hidden_layer_sizes  # whatever the user set; checked here
         if isinstance(hidden, numbers.Integral) and not isinstance(hidden, (bool, np.bool_)):
             hidden = (hidden,)
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (Sequence, np.ndarray)):
@@ -330,17 +330,20 @@ class NNDLClassifier(ClassifierMixin, BaseEstimator):
         total = out.sum(axis=1, keepdims=True)
         # Sigmoid outputs can all underflow to 0 in float32; such a row gets a uniform guess.
         uniform = np.full_like(out, 1.0 / out.shape[1])
-        return np.divide(out, total, out=uniform, where=total > 0)
+        proba: np.ndarray = np.divide(out, total, out=uniform, where=total > 0)
+        return proba
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            log_proba: np.ndarray = np.log(self.predict_proba(X))
+            return log_proba
 
     def predict(self, X: Any) -> np.ndarray:
         """The most likely label of each row of ``X``, from ``classes_``."""
         check_is_fitted(self)
         # From predict_proba, so predict always agrees with its argmax.
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        labels: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return labels
 
     # -- scikit-learn's tags ------------------------------------------------------------------
     def __sklearn_tags__(self) -> Any:  # scikit-learn >= 1.6

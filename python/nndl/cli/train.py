@@ -19,7 +19,7 @@ from .progress import ProgressBar
 from .status import EXIT_INTERRUPTED, EXIT_TRAINING_FAILED, UsageError
 
 
-def _load_data(args: argparse.Namespace) -> tuple[tuple, tuple, tuple, str]:
+def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
     """(training, validation, test) as (X, y) arrays, and a name for the data."""
     from .. import datasets
 
@@ -89,7 +89,7 @@ def _network(args: argparse.Namespace, n_in: int, n_classes: int) -> Any:
     return net
 
 
-def _emit_json(record: dict) -> None:
+def _emit_json(record: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(record) + "\n")
     sys.stdout.flush()
 
@@ -175,7 +175,7 @@ def train_command(args: argparse.Namespace) -> int:
             }
         )
 
-    history: dict[str, list] = {
+    history: dict[str, list[Any]] = {
         "evaluation_cost": [],
         "evaluation_accuracy": [],
         "training_cost": [],

@@ -27,7 +27,7 @@ class Arrays:
     labels: np.ndarray  # (n,) int64: the target's class (argmax of Y when Y was given)
 
     def __len__(self) -> int:
-        return self.X.shape[0]
+        return int(self.X.shape[0])
 
 
 def vectorized_result(j: int, n_out: int = 10) -> np.ndarray:
@@ -118,13 +118,13 @@ def to_arrays(
                 f"labels ({n},)"
             )
         with np.errstate(over="ignore", invalid="ignore"):
-            Y = np.require(targets, dtype=dtype, requirements="CA")
+            Y = np.require(targets, dtype=dtype, requirements=["C", "A"])
         if not np.isfinite(Y).all():
             raise ValueError(f"{name}: targets contain NaN or infinity")
         labels = np.argmax(Y, axis=1).astype(np.int64)
     else:
         raise TypeError(f"{name}: targets must be integer labels or float arrays, got dtype {targets.dtype}")
-    return Arrays(X, Y, np.require(labels, requirements="CA"))
+    return Arrays(X, Y, np.require(labels, requirements=["C", "A"]))
 
 
 def checked_inputs(name: str, a: Any, dtype: np.dtype) -> np.ndarray:
@@ -138,7 +138,7 @@ def checked_inputs(name: str, a: Any, dtype: np.dtype) -> np.ndarray:
     ):
         raise TypeError(f"{name}: expected an array of numbers, got dtype {array.dtype}")
     with np.errstate(over="ignore", invalid="ignore"):
-        array = np.require(array, dtype=dtype, requirements="CA")
+        array = np.require(array, dtype=dtype, requirements=["C", "A"])
     if not np.isfinite(array).all():
         raise ValueError(f"{name}: contains NaN or infinity")
     return array
@@ -166,7 +166,9 @@ def _rows_without_copy(xs: list[np.ndarray], n_in: int, dtype: np.dtype) -> np.n
     return np.lib.stride_tricks.as_strided(first, shape=(len(xs), n_in), strides=(row, itemsize), writeable=False)
 
 
-def _stack_examples(data: Iterable, n_in: int, n_out: int, name: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+def _stack_examples(
+    data: Iterable[Any], n_in: int, n_out: int, name: str, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
     """The book's list of (x, y) tuples as two arrays, the inputs already of ``dtype``."""
     if isinstance(data, np.ndarray) or isinstance(data, (str, bytes)):
         raise TypeError(

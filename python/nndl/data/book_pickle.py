@@ -136,7 +136,7 @@ def _check_pickled_split(split: Any, name: str, path: str) -> tuple[np.ndarray, 
     return np.asarray(X, dtype=np.float64), y.astype(np.int64)
 
 
-def load_mnist_pickle(path: str | os.PathLike, format: Literal["book", "arrays"] = "book") -> tuple:
+def load_mnist_pickle(path: str | os.PathLike[str], format: Literal["book", "arrays"] = "book") -> tuple[Any, Any, Any]:
     """The book's ``mnist.pkl.gz`` (``mnist_loader.load_data``), read without running any code.
 
     Returns training, validation and test data: as ``load_data_wrapper()`` does with
@@ -168,10 +168,10 @@ def load_mnist_pickle(path: str | os.PathLike, format: Literal["book", "arrays"]
         raise DatasetError(
             f"{os.fspath(path)}: expected a tuple (training, validation, test), as the book's file holds"
         )
-    arrays = tuple(
+    training, validation, test = (
         _check_pickled_split(s, n, os.fspath(path)) for s, n in zip(splits, ("training", "validation", "test"))
     )
     if format == "arrays":
-        return arrays
-    (X, y), (Xv, yv), (Xt, yt) = arrays
+        return training, validation, test
+    (X, y), (Xv, yv), (Xt, yt) = training, validation, test
     return book_form(X, y, one_hot=True), book_form(Xv, yv), book_form(Xt, yt)

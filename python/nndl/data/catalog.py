@@ -123,7 +123,7 @@ def _digest_matches(data: bytes, spec: RemoteFile) -> bool:
 
 def _download(url: str, timeout: float) -> bytes:
     with urllib.request.urlopen(url, timeout=timeout) as response:
-        data = response.read(MAX_DOWNLOAD_BYTES + 1)
+        data: bytes = response.read(MAX_DOWNLOAD_BYTES + 1)
     if len(data) > MAX_DOWNLOAD_BYTES:
         raise DatasetError(f"{url}: larger than {MAX_DOWNLOAD_BYTES} bytes; not a file nndl knows")
     return data
@@ -142,7 +142,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def fetch(
-    name: str, cache_dir: str | os.PathLike | None = None, base_url: str | None = None, timeout: float = 30.0
+    name: str, cache_dir: str | os.PathLike[str] | None = None, base_url: str | None = None, timeout: float = 30.0
 ) -> dict[str, Path]:
     """Download a known dataset ("mnist", "fashion-mnist") once, checking SHA-256 digests.
 
@@ -200,12 +200,12 @@ def _files_in(directory: Path) -> dict[str, Path]:
 
 
 def load(
-    source: str | os.PathLike = "mnist",
+    source: str | os.PathLike[str] = "mnist",
     format: Literal["book", "arrays"] = "book",
     validation_size: int = 10000,
-    cache_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
-) -> tuple:
+) -> tuple[Any, Any, Any]:
     """Training, validation and test data, split as the book splits MNIST.
 
     ``source``: "mnist" (the bundled copy), "fashion-mnist" (``fetch``-ed when ``download``), or a

@@ -16,7 +16,7 @@ from .arrays import book_form
 from .errors import DatasetError
 
 
-def read_idx(path: str | os.PathLike | bytes, name: str = "file") -> np.ndarray:
+def read_idx(path: str | os.PathLike[str] | bytes, name: str = "file") -> np.ndarray:
     """An IDX file (gzip or not) as a uint8 array of its stated shape."""
     if isinstance(path, bytes):
         raw = path
@@ -50,7 +50,7 @@ def pixels_in_unit_range(images: np.ndarray, dtype: Any = np.float64) -> np.ndar
     return X
 
 
-def _read_bytes(path: str | os.PathLike) -> bytes:
+def _read_bytes(path: str | os.PathLike[str]) -> bytes:
     """A file's bytes, gunzipped when it is gzip (by content, not by name)."""
     with open(path, "rb") as f:
         raw = f.read()
@@ -62,7 +62,7 @@ def _read_bytes(path: str | os.PathLike) -> bytes:
     return raw
 
 
-def _read_idx_file(path: str | os.PathLike) -> np.ndarray:
+def _read_idx_file(path: str | os.PathLike[str]) -> np.ndarray:
     try:
         return read_idx(_read_bytes(path), os.fspath(path))
     except DatasetError:
@@ -108,8 +108,8 @@ def _check_format(format: str) -> None:
 
 
 def load_idx(
-    images_path: str | os.PathLike,
-    labels_path: str | os.PathLike,
+    images_path: str | os.PathLike[str],
+    labels_path: str | os.PathLike[str],
     format: Literal["book", "arrays"] = "book",
     one_hot: bool = False,
     num_classes: int | None = None,

@@ -21,10 +21,11 @@ MNIST_FILES = {
 
 
 def _bundled(file: str) -> bytes:
-    return resources.files("nndl").joinpath("data", "mnist", file).read_bytes()
+    # One name per step: Traversable.joinpath takes several only from Python 3.11 on.
+    return (resources.files("nndl") / "data" / "mnist" / file).read_bytes()
 
 
-def load_mnist(format: Literal["book", "arrays"] = "book", dtype: Any = np.float64) -> tuple:
+def load_mnist(format: Literal["book", "arrays"] = "book", dtype: Any = np.float64) -> tuple[Any, Any, Any]:
     """The book's split of MNIST: 50,000 training, 10,000 validation, 10,000 test images.
 
     ``format="book"`` (as ``mnist_loader.load_data_wrapper()``): lists of ``(x, y)`` with ``x`` a

@@ -17,7 +17,7 @@ class InUse:
     def __init__(self) -> None:
         self._lock = threading.RLock()
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[type[InUse], tuple[()]]:
         return (InUse, ())
 
     @contextmanager

@@ -9,7 +9,7 @@ import numpy as np
 from ..wording import count
 
 
-class History(tuple[list[Any], list[Any], list[Any], list[Any]]):
+class History(tuple[list[float], list[int], list[float], list[int]]):
     """The book's four per-epoch lists, ``(evaluation_cost, evaluation_accuracy, training_cost,
     training_accuracy)``, so ``a, b, c, d = net.SGD(...)`` works as in the book; plus, per epoch,
     ``eta`` and, when ``monitor_update_ema`` is set, ``update_ema`` (the moving average of the mean
@@ -25,12 +25,12 @@ class History(tuple[list[Any], list[Any], list[Any], list[Any]]):
 
     def __new__(
         cls,
-        evaluation_cost: list[Any],
-        evaluation_accuracy: list[Any],
-        training_cost: list[Any],
-        training_accuracy: list[Any],
-        update_ema: list[Any],
-        eta: list[Any],
+        evaluation_cost: list[float],
+        evaluation_accuracy: list[int],
+        training_cost: list[float],
+        training_accuracy: list[int],
+        update_ema: list[float],
+        eta: list[float],
         stopped_early: bool,
         update_ema_weights: list[list[np.ndarray]] | None = None,
     ) -> History:
@@ -40,7 +40,7 @@ class History(tuple[list[Any], list[Any], list[Any], list[Any]]):
         self.update_ema_norms = [[float(np.linalg.norm(e)) for e in epoch] for epoch in self.update_ema_weights]
         return self
 
-    def __reduce__(self) -> tuple[Any, ...]:
+    def __reduce__(self) -> tuple[type[History], tuple[Any, ...]]:
         return (History, (*self, self.update_ema, self.eta, self.stopped_early, self.update_ema_weights))
 
     def __repr__(self) -> str:
@@ -59,7 +59,18 @@ class History(tuple[list[Any], list[Any], list[Any], list[Any]]):
             text += f", update_ema_weights=<{count(len(self.update_ema_weights), 'epoch')} of per-layer arrays>"
         return f"History({text})"
 
-    evaluation_cost = property(lambda self: self[0])
-    evaluation_accuracy = property(lambda self: self[1])
-    training_cost = property(lambda self: self[2])
-    training_accuracy = property(lambda self: self[3])
+    @property
+    def evaluation_cost(self) -> list[float]:
+        return self[0]
+
+    @property
+    def evaluation_accuracy(self) -> list[int]:
+        return self[1]
+
+    @property
+    def training_cost(self) -> list[float]:
+        return self[2]
+
+    @property
+    def training_accuracy(self) -> list[int]:
+        return self[3]
