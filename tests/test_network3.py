@@ -314,3 +314,23 @@ def test_float32_trains_like_float64(rng):
     for p, q in zip(nets[0].params, nets[1].params):
         assert p.dtype == np.float32
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-4)
+
+
+def test_expand_mnist_shifts_each_image_by_one_pixel_and_caches(tmp_path, monkeypatch):
+    from nndl.data import expand_mnist as expand
+
+    image = np.arange(1, 785, dtype=np.float64).reshape(1, 784) % 256 / 255
+    monkeypatch.setattr(expand, "load_mnist", lambda format: ((image, np.array([7])), None, None))
+    X, y = expand.expand_mnist(tmp_path)
+    assert X.shape == (5, 784) and list(y) == [7] * 5
+    pixels = np.rint(image * 255).reshape(28, 28)
+    shifted = np.rint(X * 255).reshape(5, 28, 28)
+    np.testing.assert_array_equal(shifted[0], pixels)
+    np.testing.assert_array_equal(shifted[1][1:], pixels[:-1])  # down
+    np.testing.assert_array_equal(shifted[2][:-1], pixels[1:])  # up
+    np.testing.assert_array_equal(shifted[3][:, 1:], pixels[:, :-1])  # right
+    np.testing.assert_array_equal(shifted[4][:, :-1], pixels[:, 1:])  # left
+    assert not shifted[1][0].any() and not shifted[4][:, -1].any()
+    monkeypatch.setattr(expand, "load_mnist", None)  # the second call reads the cache
+    X2, _ = expand.expand_mnist(tmp_path)
+    np.testing.assert_array_equal(X2, X)

@@ -7,6 +7,7 @@
 #include "nndl/layer_stack.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,8 @@ int64_t LayerSpec::num_weights() const {
 int64_t LayerSpec::num_biases() const { return kind == LayerKind::conv_pool ? filters : n_out; }
 
 LayerStack::LayerStack(std::vector<LayerSpec> specs) : specs_(std::move(specs)) {
+    static std::atomic<uint64_t> next_id{1};
+    id_ = next_id.fetch_add(1);
     if (specs_.empty()) throw std::invalid_argument("layers: a network needs at least one layer");
     offsets_.push_back(0);
     for (size_t l = 0; l < specs_.size(); ++l) {
@@ -174,6 +177,24 @@ StackWorkspace<T> make_workspace(const LayerStack& stack, int64_t m) {
     return ws;
 }
 
+// The training workspace of the last stack and mini-batch size this thread trained, kept between
+// calls: SGD calls in chunks of a few mini-batches, and at m = 100 a fresh workspace (tens of MB)
+// cost more in page faults than the training itself (half the time of a two-conv epoch, measured
+// with perf). Everything in it is overwritten before it is read, so reuse changes no result.
+template <class T>
+StackWorkspace<T>& cached_workspace(const LayerStack& stack, int64_t m) {
+    thread_local std::unique_ptr<StackWorkspace<T>> cached;
+    thread_local uint64_t cached_id = 0;
+    thread_local int64_t cached_m = 0;
+    if (!cached || cached_id != stack.id() || cached_m != m) {
+        cached.reset();  // free the old one first
+        cached = std::make_unique<StackWorkspace<T>>(make_workspace<T>(stack, m));
+        cached_id = stack.id();
+        cached_m = m;
+    }
+    return *cached;
+}
+
 }  // namespace
 
 template <class T>
@@ -185,7 +206,7 @@ ChunkResult train_stack_minibatches(const LayerStack& stack, T* params, const T*
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = stack.in_size();
     const size_t L = stack.num_layers();
-    StackWorkspace<T> ws = make_workspace<T>(stack, mini_batch_size);
+    StackWorkspace<T>& ws = cached_workspace<T>(stack, mini_batch_size);
     std::vector<int64_t> batch_labels(static_cast<size_t>(mini_batch_size));
     const double num_weights = static_cast<double>(stack.num_weights());
     const int threads = num_threads();

@@ -15,6 +15,7 @@
 #include "nndl/kernels.hpp"
 #include "nndl/thread_pool.hpp"
 #include "nndl/train.hpp"
+#include "nndl/work_split.hpp"
 
 namespace nndl {
 namespace {
@@ -75,18 +76,6 @@ double macs_per_example(const Architecture& arch) {
 int parts_for(const Architecture& arch, int64_t rows, int threads) {
     if (threads <= 1 || static_cast<double>(rows) * macs_per_example(arch) < kParallelMinMacs) return 1;
     return static_cast<int>(std::min<int64_t>(threads, rows));
-}
-
-struct Range {
-    int64_t begin, end;
-};
-
-// Part p of [0, n) split into `parts` contiguous ranges whose boundaries fall on multiples of align.
-Range part_range(int64_t n, int parts, int p, int64_t align) {
-    int64_t chunk = (n + parts - 1) / parts;
-    chunk = (chunk + align - 1) / align * align;
-    const int64_t begin = std::min(n, p * chunk);
-    return {begin, std::min(n, begin + chunk)};
 }
 
 // Per-call scratch: activations, derivative factors and errors of every layer for one batch, and

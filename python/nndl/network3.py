@@ -109,7 +109,9 @@ def size(data: Any) -> int:
     return len(data)
 
 
-def load_data_shared(filename: str | os.PathLike | None = None, dtype: Any = np.float32) -> list[tuple]:
+def load_data_shared(
+    filename: str | os.PathLike[str] | None = None, dtype: Any = np.float32
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """The book's three splits as ``[(X, y), (X, y), (X, y)]``: ``X`` (n, 784) in ``dtype``, ``y`` int64,
     as network3's ``load_data_shared`` gives them (without Theano's shared variables). With
     ``filename``, from the book's ``mnist.pkl.gz``; else from the MNIST bundled with nndl."""
@@ -319,7 +321,7 @@ class Network:
             if progress is not None:
                 progress(epoch, end, num_batches)
 
-    def _snapshot(self) -> tuple:
+    def _snapshot(self) -> tuple[Any, ...]:
         s = self._state
         return (
             self._params.copy(),
@@ -331,7 +333,7 @@ class Network:
             s.ema_started,
         )
 
-    def _restore(self, snapshot: tuple) -> None:
+    def _restore(self, snapshot: tuple[Any, ...]) -> None:
         params, velocity, l1_applied, l1_total, step, ema, started = snapshot
         self._params[...] = params
         s = self._state
@@ -454,7 +456,7 @@ class Network:
         }
 
     @exclusive
-    def save(self, filename: str | os.PathLike) -> None:
+    def save(self, filename: str | os.PathLike[str]) -> None:
         """Write the network as JSON (the layer list with each layer's w and b), atomically."""
         write_network_file(filename, self._description())
 
@@ -487,7 +489,7 @@ class Network:
         s = self._state
         s.velocity, s.l1_applied, s.l1_total, s.step = velocity, l1_applied, l1_total, step
 
-    def __deepcopy__(self, memo: dict) -> Network:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Network:
         return copy.copy(self)  # pickling state: new layers, copied parameters
 
     def __copy__(self) -> Network:
@@ -524,7 +526,7 @@ def _layer_from(item: Any, where: str) -> Layer:
         raise ValueError(f"{where}: {error}") from None
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A network written by ``Network.save``. Nothing in the file is executed; a malformed file
     raises ValueError naming it."""
     try:

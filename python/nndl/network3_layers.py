@@ -38,21 +38,21 @@ def linear(z: np.ndarray) -> np.ndarray:
 
 
 def ReLU(z: np.ndarray) -> np.ndarray:
-    return np.maximum(0.0, z)
+    return np.asarray(np.maximum(0.0, z))
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
-    return np.tanh(z)
+    return np.asarray(np.tanh(z))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (m, n) pre-activations, shifted by each row's maximum."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))
-    return e / np.sum(e, axis=1, keepdims=True)
+    return np.asarray(e / np.sum(e, axis=1, keepdims=True))
 
 
 #: The activations a layer accepts, by the name the C++ core and saved files use.
@@ -72,15 +72,14 @@ def activation_name(fn: object) -> str:
 
 
 def _positive_ints(name: str, value: object, length: int) -> tuple[int, ...]:
-    try:
-        items = tuple(value)  # type: ignore[call-overload]
-    except TypeError:
-        raise TypeError(f"{name}: expected a tuple of {length} integers, got {value!r}") from None
-    if len(items) != length or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
+    if not isinstance(value, (tuple, list)):
         raise TypeError(f"{name}: expected a tuple of {length} integers, got {value!r}")
+    if len(value) != length or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        raise TypeError(f"{name}: expected a tuple of {length} integers, got {value!r}")
+    items = tuple(int(v) for v in value)
     if any(v < 1 for v in items):
         raise ValueError(f"{name}: every entry must be at least 1, got {value!r}")
-    return tuple(int(v) for v in items)
+    return items
 
 
 def _dropout(p: object) -> float:
@@ -97,6 +96,8 @@ class Layer:
     kind = ""
     activation = ""
     p_dropout = 0.0
+    n_in = 0  # dense layers: inputs and outputs per example
+    n_out = 0
     _w: np.ndarray | None = None  # the weights as the C++ core stores them (a view into the buffer)
     _b: np.ndarray | None = None
 
@@ -225,7 +226,7 @@ class ConvPoolLayer(Layer):
         return self.filter_shape
 
     def _book_view(self, stored: np.ndarray) -> np.ndarray:
-        return stored.reshape(self.filter_shape)
+        return np.asarray(stored.reshape(self.filter_shape))
 
     def initial_parameters(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         filters, _, fh, fw = self.filter_shape
@@ -290,7 +291,7 @@ class FullyConnectedLayer(Layer):
         return (self.n_in, self.n_out)
 
     def _book_view(self, stored: np.ndarray) -> np.ndarray:
-        return stored.T
+        return np.asarray(stored.T)
 
     def initial_parameters(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         fan = self.n_in if self.weight_init == "n_in" else self.n_out
@@ -337,7 +338,7 @@ class SoftmaxLayer(Layer):
         return (self.n_in, self.n_out)
 
     def _book_view(self, stored: np.ndarray) -> np.ndarray:
-        return stored.T
+        return np.asarray(stored.T)
 
     def initial_parameters(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((self.n_in, self.n_out)), np.zeros((self.n_out,))

@@ -45,9 +45,13 @@ class LayerStack {
     int64_t in_size() const { return specs_.front().in_size(); }
     int64_t classes() const { return specs_.back().n_out; }
     int64_t num_weights() const;
+    // Distinct for every stack constructed (copies share it: same layers), so that a workspace
+    // cached between calls is never reused for another network's layers.
+    uint64_t id() const { return id_; }
 
   private:
     std::vector<LayerSpec> specs_;
+    uint64_t id_;
     std::vector<size_t> offsets_;  // layer l's weights start at offsets_[l]; offsets_.back() = num_params
 };
 

@@ -1,8 +1,8 @@
 // "Valid" 2-D convolution of a (channels, height, width) image with F filters of
 // (channels, filter_h, filter_w), stride 1, computed as im2col followed by the engine's dense
-// kernels: each output position's receptive field is copied into one row of a patch matrix
-// (positions, channels*filter_h*filter_w), and the filters, stored (F, channels*filter_h*filter_w),
-// are dense-layer weights over those rows. The product is laid out position-major, (positions, F).
+// kernels: the receptive fields are copied into a column matrix
+// (see im2col below), and the filters, stored (F, channels*filter_h*filter_w), multiply it with
+// the dense kernels. The output is laid out map-major, (F, positions), as the book's images are.
 //
 // This is cross-correlation (the filter is not flipped), as in PyTorch and most frameworks.
 // Theano's conv2d, which the book's network3 calls, flips the filter (true convolution): to load
@@ -23,13 +23,32 @@ struct ConvGeometry {
     int64_t in_size() const { return channels * height * width; }
 };
 
-// patches[p * patch_size + (c * filter_h + u) * filter_w + v] = image[c][oy + u][ox + v], p = oy * out_cols + ox.
+// cols[((c * filter_h + u) * filter_w + v) * positions + p] = image[c][oy + u][ox + v], p = oy * out_cols + ox:
+// the receptive fields as columns, so that each row of cols is a shifted copy of part of the image
+// and the convolution is out (F, positions) = W (F, patch_size) x cols (patch_size, positions), a
+// product whose inner loops run along the positions (hundreds long) rather than along a 5x5 patch.
 template <class T>
-void im2col(const ConvGeometry& g, const T* image, T* patches) {
+void im2col(const ConvGeometry& g, const T* image, T* cols) {
+    const int64_t OR = g.out_rows(), OC = g.out_cols(), P = g.positions();
+    for (int64_t c = 0; c < g.channels; ++c)
+        for (int64_t u = 0; u < g.filter_h; ++u)
+            for (int64_t v = 0; v < g.filter_w; ++v) {
+                T* row = cols + ((c * g.filter_h + u) * g.filter_w + v) * P;
+                for (int64_t oy = 0; oy < OR; ++oy) {
+                    const T* src = image + (c * g.height + oy + u) * g.width + v;
+                    for (int64_t ox = 0; ox < OC; ++ox) row[oy * OC + ox] = src[ox];
+                }
+            }
+}
+
+// rows[p * patch_size + (c * filter_h + u) * filter_w + v] = image[c][oy + u][ox + v]: the receptive
+// field of each output position as one contiguous row (the transpose of im2col's columns).
+template <class T>
+void im2row(const ConvGeometry& g, const T* image, T* rows) {
     const int64_t OR = g.out_rows(), OC = g.out_cols(), K = g.patch_size();
     for (int64_t oy = 0; oy < OR; ++oy)
         for (int64_t ox = 0; ox < OC; ++ox) {
-            T* row = patches + (oy * OC + ox) * K;
+            T* row = rows + (oy * OC + ox) * K;
             for (int64_t c = 0; c < g.channels; ++c)
                 for (int64_t u = 0; u < g.filter_h; ++u) {
                     const T* src = image + (c * g.height + oy + u) * g.width + ox;
@@ -39,26 +58,21 @@ void im2col(const ConvGeometry& g, const T* image, T* patches) {
         }
 }
 
-// The error of the image (channels, height, width), accumulated into grad_image, from the error
-// of the convolution's outputs grad_out (positions, F). Positions whose error is 0 (three in four
-// after a 2x2 max-pool) are skipped: they add nothing.
+// grad_image (channels, height, width) += the receptive-field errors grad_rows (positions,
+// patch_size), each added back where im2row took it from.
 template <class T>
-void convolution_input_gradient(const ConvGeometry& g, const T* grad_out, const T* filters, T* grad_image) {
-    const int64_t OC = g.out_cols(), F = g.filters, K = g.patch_size();
-    for (int64_t p = 0; p < g.positions(); ++p) {
-        const int64_t oy = p / OC, ox = p % OC;
-        for (int64_t f = 0; f < F; ++f) {
-            const T e = grad_out[p * F + f];
-            if (e == T(0)) continue;
-            const T* w = filters + f * K;
+void row2im_add(const ConvGeometry& g, const T* grad_rows, T* grad_image) {
+    const int64_t OR = g.out_rows(), OC = g.out_cols(), K = g.patch_size();
+    for (int64_t oy = 0; oy < OR; ++oy)
+        for (int64_t ox = 0; ox < OC; ++ox) {
+            const T* row = grad_rows + (oy * OC + ox) * K;
             for (int64_t c = 0; c < g.channels; ++c)
                 for (int64_t u = 0; u < g.filter_h; ++u) {
                     T* dst = grad_image + (c * g.height + oy + u) * g.width + ox;
-                    const T* wr = w + (c * g.filter_h + u) * g.filter_w;
-                    for (int64_t v = 0; v < g.filter_w; ++v) dst[v] += e * wr[v];
+                    const T* src = row + (c * g.filter_h + u) * g.filter_w;
+                    for (int64_t v = 0; v < g.filter_w; ++v) dst[v] += src[v];
                 }
         }
-    }
 }
 
 }  // namespace nndl

@@ -9,8 +9,8 @@
 
 namespace nndl {
 
-// Geometry of a pooling of F feature maps of size (rows, cols) laid out position-major, as the
-// convolution produces them: value of map f at (y, x) is in[(y * cols + x) * F + f].
+// Geometry of a pooling of F feature maps of size (rows, cols), map after map, as the convolution
+// produces them: the value of map f at (y, x) is in[(f * rows + y) * cols + x].
 struct PoolGeometry {
     int64_t rows, cols, maps, pool_h, pool_w;
     int64_t out_rows() const { return rows / pool_h; }
@@ -25,10 +25,10 @@ void max_pool_forward(const PoolGeometry& g, const T* in, T* out, int64_t* argma
     for (int64_t f = 0; f < g.maps; ++f)
         for (int64_t py = 0; py < R; ++py)
             for (int64_t px = 0; px < C; ++px) {
-                int64_t best = ((py * g.pool_h) * g.cols + px * g.pool_w) * g.maps + f;
+                int64_t best = (f * g.rows + py * g.pool_h) * g.cols + px * g.pool_w;
                 for (int64_t u = 0; u < g.pool_h; ++u)
                     for (int64_t v = 0; v < g.pool_w; ++v) {
-                        const int64_t at = ((py * g.pool_h + u) * g.cols + px * g.pool_w + v) * g.maps + f;
+                        const int64_t at = (f * g.rows + py * g.pool_h + u) * g.cols + px * g.pool_w + v;
                         if (in[at] > in[best]) best = at;  // strict: the first maximum wins ties
                     }
                 const int64_t o = (f * R + py) * C + px;
