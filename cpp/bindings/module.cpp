@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 
+#include "checked_array.hpp"
 #include "nndl/dropout_rng.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/thread_pool.hpp"
@@ -19,6 +20,9 @@
 
 namespace py = pybind11;
 using namespace nndl;
+using nndl_bindings::bind_layer_stack;
+using nndl_bindings::checked_array;
+using nndl_bindings::checked_input;
 
 namespace {
 
@@ -52,44 +56,10 @@ L1Method parse_l1_method(const std::string& name) {
     throw py::value_error("l1_method: unknown L1 method '" + name + "' (subgradient, proximal, cumulative)");
 }
 
-// A C-contiguous array of T with the given shape (-1: any), checked without converting: a silent
-// converting copy would lose what C++ writes, and would hide a dtype mix-up.
-template <class T>
-T* checked_array(py::array& array, const char* name, std::initializer_list<py::ssize_t> shape, bool writable) {
-    if (!py::isinstance<py::array_t<T>>(array) || !array.dtype().is(py::dtype::of<T>()))
-        throw py::type_error(std::string(name) + ": expected an array of " +
-                             py::str(py::dtype::of<T>()).cast<std::string>() + ", got " +
-                             py::str(array.dtype()).cast<std::string>());
-    if (!(array.flags() & py::array::c_style))
-        throw py::value_error(std::string(name) + ": expected a C-contiguous array");
-    // A C-contiguous view at an odd byte offset (np.frombuffer(buf, offset=1)) is not aligned for T.
-    if (!(array.flags() & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-        throw py::value_error(std::string(name) + ": expected an aligned array");
-    if (writable && !array.writeable()) throw py::value_error(std::string(name) + ": array is read-only");
-    if (static_cast<size_t>(array.ndim()) != shape.size())
-        throw py::value_error(std::string(name) + ": expected " + std::to_string(shape.size()) + " dimensions, got " +
-                              std::to_string(array.ndim()));
-    size_t axis = 0;
-    for (py::ssize_t want : shape) {
-        if (want >= 0 && array.shape(static_cast<py::ssize_t>(axis)) != want)
-            throw py::value_error(std::string(name) + ": expected size " + std::to_string(want) + " on axis " +
-                                  std::to_string(axis) + ", got " +
-                                  std::to_string(array.shape(static_cast<py::ssize_t>(axis))));
-        ++axis;
-    }
-    // Inputs may be read-only (np.frombuffer, memory maps): only ask for write access when writing.
-    return writable ? static_cast<T*>(array.mutable_data()) : const_cast<T*>(static_cast<const T*>(array.data()));
-}
-
-template <class T>
-const T* checked_input(py::array& array, const char* name, std::initializer_list<py::ssize_t> shape) {
-    return checked_array<T>(array, name, shape, false);
-}
-
 // Scalars of a training run that persist between chunks of mini-batches; the arrays are owned by
 // the Python Network so that a run can be stopped and resumed at any mini-batch boundary.
 struct PyTrainState {
-    std::optional<py::array> velocity, l1_applied;
+    std::optional<py::array> velocity, l1_applied, update_ema_weights;
     double l1_total = 0.0;
     uint64_t step = 0;
     double update_ema = 0.0, ema_tau = 0.0;
@@ -130,6 +100,8 @@ std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& a
         if (!py_state.l1_applied) throw py::value_error("state: the cumulative L1 method needs an l1_applied buffer");
         state.l1_applied = checked_array<T>(*py_state.l1_applied, "l1_applied", {P}, true);
     }
+    if (py_state.update_ema_weights && py_state.ema_tau > 0)
+        state.update_ema_weights = checked_array<T>(*py_state.update_ema_weights, "update_ema_weights", {P}, true);
     state.l1_total = py_state.l1_total;
     state.step = py_state.step;
     state.update_ema = py_state.update_ema;
@@ -186,7 +158,8 @@ PYBIND11_MODULE(_core, m) {
              py::arg("n"), py::arg("momentum"));
 
     py::class_<Dropout>(m, "Dropout")
-        .def(py::init([](double p, uint64_t key) { return Dropout{p, key}; }), py::arg("p"), py::arg("key"));
+        .def(py::init([](double p, uint64_t key, bool per_mini_batch) { return Dropout{p, key, per_mini_batch}; }),
+             py::arg("p"), py::arg("key"), py::arg("per_mini_batch") = false);
 
     py::class_<PyTrainState>(m, "TrainState")
         .def(py::init<>())
@@ -196,7 +169,8 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("step", &PyTrainState::step)
         .def_readwrite("update_ema", &PyTrainState::update_ema)
         .def_readwrite("ema_tau", &PyTrainState::ema_tau)
-        .def_readwrite("ema_started", &PyTrainState::ema_started);
+        .def_readwrite("ema_started", &PyTrainState::ema_started)
+        .def_readwrite("update_ema_weights", &PyTrainState::update_ema_weights);
 
     m.def(
         "train_minibatches",
@@ -348,4 +322,6 @@ PYBIND11_MODULE(_core, m) {
         py::arg("dtype"), py::arg("seconds") = 0.2,
         "GFLOP/s of a loop of independent multiply-adds on one core with the active kernel set (the "
         "practical peak the benchmark compares to).");
+
+    bind_layer_stack(m);
 }

@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections.abc
 import numpy
 import typing
-__all__: list[str] = ['Architecture', 'Dropout', 'TrainState', 'UpdateRule', 'backprop', 'dropout_uniform', 'evaluate', 'feedforward', 'fma_peak_gflops', 'get_num_threads', 'set_num_threads', 'set_simd', 'simd_info', 'train_minibatches']
+__all__: list[str] = ['Architecture', 'Dropout', 'LayerSpec', 'LayerStack', 'StackTrainState', 'TrainState', 'UpdateRule', 'backprop', 'dropout_uniform', 'evaluate', 'feedforward', 'fma_peak_gflops', 'get_num_threads', 'set_num_threads', 'set_simd', 'simd_info', 'stack_backprop', 'stack_evaluate', 'stack_feedforward', 'train_minibatches', 'train_stack_minibatches']
 class Architecture:
     def __init__(self, sizes: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], activations: collections.abc.Sequence[str], cost: str) -> None:
         ...
@@ -24,9 +24,65 @@ class UpdateRule:
     def __init__(self, regularization: str, l1_method: str, eta: typing.SupportsFloat | typing.SupportsIndex, lmbda: typing.SupportsFloat | typing.SupportsIndex, l1_ratio: typing.SupportsFloat | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class Dropout:
-    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, per_mini_batch: bool = False) -> None:
         ...
 class TrainState:
+    ema_started: bool
+    l1_applied: numpy.ndarray | None
+    update_ema_weights: numpy.ndarray | None
+    velocity: numpy.ndarray | None
+    def __init__(self) -> None:
+        ...
+    @property
+    def ema_tau(self) -> float:
+        ...
+    @ema_tau.setter
+    def ema_tau(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def l1_total(self) -> float:
+        ...
+    @l1_total.setter
+    def l1_total(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def step(self) -> int:
+        ...
+    @step.setter
+    def step(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def update_ema(self) -> float:
+        ...
+    @update_ema.setter
+    def update_ema(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+class LayerSpec:
+    def __init__(self, kind: str, activation: str, image: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = [], filters: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = [], pool: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = [], n_in: typing.SupportsInt | typing.SupportsIndex = 0, n_out: typing.SupportsInt | typing.SupportsIndex = 0, p_dropout: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
+        ...
+    @property
+    def in_size(self) -> int:
+        ...
+    @property
+    def out_size(self) -> int:
+        ...
+class LayerStack:
+    def __init__(self, layers: collections.abc.Sequence[LayerSpec]) -> None:
+        ...
+    def bias_offset(self, layer: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    def weight_offset(self, layer: typing.SupportsInt | typing.SupportsIndex) -> int:
+        ...
+    @property
+    def classes(self) -> int:
+        ...
+    @property
+    def in_size(self) -> int:
+        ...
+    @property
+    def num_params(self) -> int:
+        ...
+class StackTrainState:
     ema_started: bool
     l1_applied: numpy.ndarray | None
     velocity: numpy.ndarray | None
@@ -93,9 +149,27 @@ def simd_info() -> dict[str, typing.Any]:
     """
     {'path': the kernel set in use, 'available': sets this CPU can run (lowest first), 'compiled': sets in this build, 'requested': the NNDL_SIMD environment variable or None}.
     """
+def stack_backprop(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray) -> tuple:
+    """
+    (gradient of the log-likelihood cost summed over the rows of X laid out as params, [each layer's
+    outputs (rows, out_size)]); no dropout, no penalty.
+    """
+def stack_evaluate(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray) -> tuple[float, int, int]:
+    """
+    (summed log-likelihood cost, number correct, first row of X with a NaN or an infinity or -1).
+    """
+def stack_feedforward(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray) -> numpy.ndarray:
+    """
+    Output probabilities (k, classes) of finite inputs X, no dropout.
+    """
 def train_minibatches(arch: Architecture, params: numpy.ndarray, X: numpy.ndarray, Y: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout: Dropout, state: TrainState) -> tuple[int, bool, int]:
     """
     Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,
     nonfinite_position): the position in order of an example with NaN or infinite inputs (its mini-batch
     not trained), or -1.
+    """
+def train_stack_minibatches(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout_key: typing.SupportsInt | typing.SupportsIndex, state: StackTrainState) -> tuple:
+    """
+    Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,
+    nonfinite_position) as train_minibatches does.
     """

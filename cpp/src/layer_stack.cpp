@@ -1,0 +1,354 @@
+// The layer stack's shape checks, and its forward, backward and training loop over mini-batches.
+//
+// As in network.cpp, a mini-batch is split between threads twice: forward and backward by
+// examples (every example is independent), then the fused gradient+update of each layer by
+// output unit (every unit's parameters are independent). Each number is computed by one thread in
+// the same order whatever the split, so the results are the same for any thread count.
+#include "nndl/layer_stack.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "nndl/kernel_table.hpp"
+#include "nndl/layers/conv_pool.hpp"
+#include "nndl/layers/dense.hpp"
+#include "nndl/layers/softmax.hpp"
+#include "nndl/thread_pool.hpp"
+#include "nndl/work_split.hpp"
+
+namespace nndl {
+
+int64_t LayerSpec::in_size() const { return kind == LayerKind::conv_pool ? channels * height * width : n_in; }
+int64_t LayerSpec::out_size() const {
+    if (kind != LayerKind::conv_pool) return n_out;
+    return filters * ((height - filter_h + 1) / pool_h) * ((width - filter_w + 1) / pool_w);
+}
+int64_t LayerSpec::num_weights() const {
+    return kind == LayerKind::conv_pool ? filters * channels * filter_h * filter_w : n_in * n_out;
+}
+int64_t LayerSpec::num_biases() const { return kind == LayerKind::conv_pool ? filters : n_out; }
+
+LayerStack::LayerStack(std::vector<LayerSpec> specs) : specs_(std::move(specs)) {
+    if (specs_.empty()) throw std::invalid_argument("layers: a network needs at least one layer");
+    offsets_.push_back(0);
+    for (size_t l = 0; l < specs_.size(); ++l) {
+        const LayerSpec& s = specs_[l];
+        const std::string at = "layer " + std::to_string(l) + ": ";
+        if (s.kind == LayerKind::conv_pool) {
+            if (s.channels < 1 || s.height < 1 || s.width < 1)
+                throw std::invalid_argument("image_shape: " + at + "the image needs at least one channel and pixel");
+            if (s.filters < 1 || s.filter_h < 1 || s.filter_w < 1)
+                throw std::invalid_argument("filter_shape: " + at + "needs at least one filter of at least 1x1");
+            if (s.filter_h > s.height || s.filter_w > s.width)
+                throw std::invalid_argument("filter_shape: " + at + "a " + std::to_string(s.filter_h) + "x" +
+                                            std::to_string(s.filter_w) + " filter does not fit a " +
+                                            std::to_string(s.height) + "x" + std::to_string(s.width) + " image");
+            if (s.pool_h < 1 || s.pool_w < 1 || s.pool_h > s.height - s.filter_h + 1 ||
+                s.pool_w > s.width - s.filter_w + 1)
+                throw std::invalid_argument("poolsize: " + at + "the pooling window must fit the convolution's output");
+            if (s.activation == LayerActivation::softmax)
+                throw std::invalid_argument("activation_fn: " + at + "softmax is the SoftmaxLayer's");
+        } else {
+            if (s.n_in < 1 || s.n_out < 1)
+                throw std::invalid_argument("n_in: " + at + "n_in and n_out must be at least 1");
+            if (!(s.p_dropout >= 0 && s.p_dropout < 1))
+                throw std::invalid_argument("p_dropout: " + at + "must be in [0, 1)");
+            if ((s.kind == LayerKind::softmax) != (s.activation == LayerActivation::softmax))
+                throw std::invalid_argument("activation_fn: " + at + "softmax goes with the softmax layer only");
+        }
+        if ((s.kind == LayerKind::softmax) != (l + 1 == specs_.size()))
+            throw std::invalid_argument("layers: the last layer, and only the last, must be a softmax layer");
+        if (l > 0 && s.in_size() != specs_[l - 1].out_size())
+            throw std::invalid_argument(std::string(s.kind == LayerKind::conv_pool ? "image_shape: " : "n_in: ") + at +
+                                        "takes " + std::to_string(s.in_size()) + " inputs but layer " +
+                                        std::to_string(l - 1) + " gives " + std::to_string(specs_[l - 1].out_size()));
+        offsets_.push_back(offsets_.back() + static_cast<size_t>(s.num_weights() + s.num_biases()));
+    }
+}
+
+int64_t LayerStack::num_weights() const {
+    int64_t total = 0;
+    for (const LayerSpec& s : specs_) total += s.num_weights();
+    return total;
+}
+
+template <class T>
+std::vector<std::unique_ptr<Layer<T>>> make_layers(const LayerStack& stack) {
+    std::vector<std::unique_ptr<Layer<T>>> layers;
+    for (size_t l = 0; l < stack.num_layers(); ++l) {
+        const LayerSpec& s = stack.specs()[l];
+        if (s.kind == LayerKind::conv_pool) {
+            const ConvGeometry g{s.channels, s.height, s.width, s.filters, s.filter_h, s.filter_w};
+            layers.push_back(std::make_unique<ConvPoolLayer<T>>(g, s.pool_h, s.pool_w, s.activation,
+                                                                stack.weight_offset(l), stack.bias_offset(l)));
+        } else {
+            layers.push_back(std::make_unique<DenseLayer<T>>(s.n_in, s.n_out, s.activation, s.p_dropout, l,
+                                                             stack.weight_offset(l), stack.bias_offset(l)));
+        }
+    }
+    return layers;
+}
+
+namespace {
+
+// Below this many multiply-adds per parallel region a thread hand-off costs more than it saves
+// (network.cpp's threshold).
+constexpr double kParallelMinMacs = 1.5e6;
+// Row tiles of the SIMD kernels: splits at multiples of these keep tiles whole.
+constexpr int64_t kExampleAlign = 2, kUnitAlign = 5;
+// Examples per forward block when evaluating: the conv layers' patch matrices of a block stay small.
+constexpr int64_t kEvalBlock = 32;
+
+double macs_per_example(const LayerStack& stack) {
+    double macs = 0;
+    for (const LayerSpec& s : stack.specs()) {
+        if (s.kind == LayerKind::conv_pool)
+            macs += static_cast<double>(s.num_weights() * (s.height - s.filter_h + 1) * (s.width - s.filter_w + 1));
+        else
+            macs += static_cast<double>(s.num_weights());
+    }
+    return macs;
+}
+
+int parts_for(const LayerStack& stack, int64_t rows, int threads) {
+    if (threads <= 1 || static_cast<double>(rows) * macs_per_example(stack) < kParallelMinMacs) return 1;
+    return static_cast<int>(std::min<int64_t>(threads, rows));
+}
+
+// The layers of one thread of work and the activations and errors of a mini-batch of m.
+template <class T>
+struct StackWorkspace {
+    std::vector<std::unique_ptr<Layer<T>>> layers;
+    std::vector<std::vector<T>> out, delta;   // per layer, (m, out_size)
+    std::vector<std::vector<const T*>> rows;  // per layer: m pointers to its inputs (layer 0: rows of X)
+    std::vector<std::vector<double>> change;  // per layer, one per unit: from the fused update
+
+    StackWorkspace(const LayerStack& stack, int64_t m) : layers(make_layers<T>(stack)) {
+        const size_t L = layers.size();
+        out.resize(L), delta.resize(L), rows.resize(L), change.resize(L);
+        for (size_t l = 0; l < L; ++l) {
+            layers[l]->reserve(m);
+            const int64_t width = layers[l]->out_size();
+            out[l].resize(static_cast<size_t>(m * width));
+            delta[l].resize(static_cast<size_t>(m * width));
+            change[l].resize(static_cast<size_t>(layers[l]->units()));
+            rows[l].resize(static_cast<size_t>(m));
+            if (l > 0)
+                for (int64_t i = 0; i < m; ++i)
+                    rows[l][static_cast<size_t>(i)] = out[l - 1].data() + i * layers[l - 1]->out_size();
+        }
+    }
+    StackWorkspace(const StackWorkspace&) = delete;  // rows point into this object's own buffers
+    StackWorkspace& operator=(const StackWorkspace&) = delete;
+    StackWorkspace(StackWorkspace&&) = default;
+
+    void forward(const KernelTable<T>& kernels, const T* params, int64_t i0, int64_t i1, const DropoutDraw* dropout) {
+        for (size_t l = 0; l < layers.size(); ++l)
+            layers[l]->forward(kernels, params, rows[l].data(), i0, i1, out[l].data(), dropout);
+    }
+
+    // Errors of every layer for examples [i0, i1), from the labels at label_rows.
+    void backward(const KernelTable<T>& kernels, const T* params, int64_t i0, int64_t i1, const int64_t* labels) {
+        const size_t last = layers.size() - 1;
+        log_likelihood_delta(out[last].data(), labels, i0, i1, layers[last]->out_size(), delta[last].data());
+        for (size_t l = last + 1; l-- > 0;) {
+            T* grad_in = l > 0 ? delta[l - 1].data() : nullptr;
+            layers[l]->backward(kernels, params, delta[l].data(), i0, i1, grad_in);
+            if (l > 0) {
+                const int64_t width = layers[l - 1]->out_size();
+                multiply_by_derivative(activations[l - 1], out[l - 1].data() + i0 * width, grad_in + i0 * width,
+                                       (i1 - i0) * width);
+            }
+        }
+    }
+
+    std::vector<LayerActivation> activations;
+};
+
+template <class T>
+StackWorkspace<T> make_workspace(const LayerStack& stack, int64_t m) {
+    StackWorkspace<T> ws(stack, m);
+    for (const LayerSpec& s : stack.specs()) ws.activations.push_back(s.activation);
+    return ws;
+}
+
+}  // namespace
+
+template <class T>
+ChunkResult train_stack_minibatches(const LayerStack& stack, T* params, const T* X, const int64_t* labels, int64_t n,
+                                    const int64_t* order, int64_t mini_batch_size, int64_t batch_begin,
+                                    int64_t batch_end, const UpdateRule& rule, uint64_t dropout_key,
+                                    TrainState<T>& state) {
+    ChunkResult result;
+    const KernelTable<T>& kernels = active_kernels().table<T>();
+    const int64_t n_in = stack.in_size();
+    const size_t L = stack.num_layers();
+    StackWorkspace<T> ws = make_workspace<T>(stack, mini_batch_size);
+    std::vector<int64_t> batch_labels(static_cast<size_t>(mini_batch_size));
+    const double num_weights = static_cast<double>(stack.num_weights());
+    const int threads = num_threads();
+    std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
+    for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
+        const int64_t first = batch * mini_batch_size;
+        const int64_t m = std::min(mini_batch_size, n - first);
+        for (int64_t i = 0; i < m; ++i) {
+            const int64_t example = order[first + i];
+            ws.rows[0][static_cast<size_t>(i)] = X + example * n_in;
+            batch_labels[static_cast<size_t>(i)] = labels[example];
+        }
+        const int parts = parts_for(stack, m, threads);
+        const DropoutDraw dropout{dropout_key, state.step};
+        std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
+        parallel_for(parts, [&](int p) {
+            const Range rows = part_range(m, parts, p, kExampleAlign);
+            const int64_t bad =
+                kernels.first_nonfinite_row(ws.rows[0].data() + rows.begin, rows.end - rows.begin, n_in);
+            if (bad >= 0) {
+                part_nonfinite[static_cast<size_t>(p)] = rows.begin + bad;
+                return;
+            }
+            ws.forward(kernels, params, rows.begin, rows.end, &dropout);
+            ws.backward(kernels, params, rows.begin, rows.end, batch_labels.data());
+        });
+        const auto bad =
+            std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
+        if (bad != part_nonfinite.end()) {  // nothing of this mini-batch is applied
+            result.nonfinite_position = first + *bad;
+            break;
+        }
+        if (rule.l1_method == L1Method::cumulative)
+            state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
+        const UpdateStep<T> step(rule, m, state.l1_total);
+        parallel_for(parts, [&](int p) {
+            for (size_t l = 0; l < L; ++l) {
+                const Range units = part_range(ws.layers[l]->units(), parts, p, kUnitAlign);
+                ws.layers[l]->update(kernels, params, ws.delta[l].data(), m, units.begin, units.end, step,
+                                     state.velocity, state.l1_applied, ws.change[l].data());
+            }
+        });
+        double abs_change = 0;
+        for (size_t l = 0; l < L; ++l)
+            for (double c : ws.change[l]) abs_change += c;
+        ++state.step;
+        ++result.batches_done;
+        if (state.ema_tau > 0) {
+            const double mean_change = abs_change / num_weights;
+            state.update_ema =
+                state.ema_started ? (1 - state.ema_tau) * state.update_ema + state.ema_tau * mean_change : mean_change;
+            state.ema_started = true;
+        }
+        if (!std::isfinite(abs_change)) {
+            result.diverged = true;
+            break;
+        }
+    }
+    return result;
+}
+
+template <class T>
+void stack_backprop(const LayerStack& stack, const T* params, const T* X, const int64_t* labels, int64_t m, T* grad,
+                    const std::vector<T*>& layer_outputs) {
+    const KernelTable<T>& kernels = active_kernels().table<T>();
+    StackWorkspace<T> ws = make_workspace<T>(stack, m);
+    for (int64_t i = 0; i < m; ++i) ws.rows[0][static_cast<size_t>(i)] = X + i * stack.in_size();
+    ws.forward(kernels, params, 0, m, nullptr);
+    ws.backward(kernels, params, 0, m, labels);
+    for (size_t l = 0; l < stack.num_layers(); ++l) {
+        ws.layers[l]->gradient(kernels, ws.delta[l].data(), m, grad);
+        if (l < layer_outputs.size() && layer_outputs[l])
+            std::copy(ws.out[l].begin(), ws.out[l].end(), layer_outputs[l]);
+    }
+}
+
+namespace {
+
+// Forward passes of k rows in blocks of kEvalBlock, blocks shared out between threads (part p
+// takes blocks p, p + parts, ...), each part with its own layers. visit(block, first, m, probs)
+// sees each block's outputs on the part's thread. With check_inputs, a block holding a NaN or an
+// infinity is not visited and the first such row is returned; -1 otherwise.
+template <class T, class Visit>
+int64_t forward_blocks(const LayerStack& stack, const T* params, const T* X, int64_t k, bool check_inputs,
+                       Visit visit) {
+    const KernelTable<T>& kernels = active_kernels().table<T>();
+    const int64_t n_in = stack.in_size();
+    const int64_t blocks = (k + kEvalBlock - 1) / kEvalBlock;
+    const int parts =
+        static_cast<int>(std::min<int64_t>(parts_for(stack, k, num_threads()), std::max<int64_t>(blocks, 1)));
+    std::vector<StackWorkspace<T>> workspaces;
+    for (int p = 0; p < parts; ++p)
+        workspaces.push_back(make_workspace<T>(stack, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1))));
+    std::vector<int64_t> block_nonfinite(static_cast<size_t>(blocks), -1);
+    parallel_for(parts, [&](int p) {
+        StackWorkspace<T>& ws = workspaces[static_cast<size_t>(p)];
+        for (int64_t block = p; block < blocks; block += parts) {
+            const int64_t first = block * kEvalBlock;
+            const int64_t m = std::min(kEvalBlock, k - first);
+            for (int64_t i = 0; i < m; ++i) ws.rows[0][static_cast<size_t>(i)] = X + (first + i) * n_in;
+            const int64_t bad = check_inputs ? kernels.first_nonfinite_row(ws.rows[0].data(), m, n_in) : -1;
+            if (bad >= 0) {
+                block_nonfinite[static_cast<size_t>(block)] = first + bad;
+                continue;
+            }
+            ws.forward(kernels, params, 0, m, nullptr);
+            visit(block, first, m, static_cast<const T*>(ws.out.back().data()));
+        }
+    });
+    for (int64_t row : block_nonfinite)
+        if (row >= 0) return row;
+    return -1;
+}
+
+}  // namespace
+
+template <class T>
+void stack_feedforward(const LayerStack& stack, const T* params, const T* X, int64_t k, T* out) {
+    const int64_t classes = stack.classes();
+    forward_blocks<T>(stack, params, X, k, false, [&](int64_t, int64_t first, int64_t m, const T* probs) {
+        std::copy(probs, probs + m * classes, out + first * classes);
+    });
+}
+
+template <class T>
+Evaluation stack_evaluate(const LayerStack& stack, const T* params, const T* X, const int64_t* labels, int64_t n) {
+    const int64_t classes = stack.classes();
+    const int64_t blocks = (n + kEvalBlock - 1) / kEvalBlock;
+    // Per-block sums, added up in block order afterwards: the total does not depend on threads.
+    std::vector<double> block_cost(static_cast<size_t>(blocks), 0.0);
+    std::vector<int64_t> block_correct(static_cast<size_t>(blocks), 0);
+    Evaluation result;
+    result.nonfinite_row =
+        forward_blocks<T>(stack, params, X, n, true, [&](int64_t block, int64_t first, int64_t m, const T* probs) {
+            double cost = 0;
+            int64_t correct = 0;
+            for (int64_t i = 0; i < m; ++i) {
+                const T* a = probs + i * classes;
+                const int64_t label = labels[first + i];
+                cost += log_likelihood_cost(a, label);
+                if (std::max_element(a, a + classes) - a == label) ++correct;  // np.argmax: the first maximum
+            }
+            block_cost[static_cast<size_t>(block)] = cost;
+            block_correct[static_cast<size_t>(block)] = correct;
+        });
+    for (int64_t b = 0; b < blocks; ++b) {
+        result.cost_sum += block_cost[static_cast<size_t>(b)];
+        result.correct += block_correct[static_cast<size_t>(b)];
+    }
+    return result;
+}
+
+#define NNDL_INSTANTIATE_STACK(T)                                                                                 \
+    template std::vector<std::unique_ptr<Layer<T>>> make_layers<T>(const LayerStack&);                            \
+    template ChunkResult train_stack_minibatches<T>(const LayerStack&, T*, const T*, const int64_t*, int64_t,     \
+                                                    const int64_t*, int64_t, int64_t, int64_t, const UpdateRule&, \
+                                                    uint64_t, TrainState<T>&);                                    \
+    template void stack_backprop<T>(const LayerStack&, const T*, const T*, const int64_t*, int64_t, T*,           \
+                                    const std::vector<T*>&);                                                      \
+    template void stack_feedforward<T>(const LayerStack&, const T*, const T*, int64_t, T*);                       \
+    template Evaluation stack_evaluate<T>(const LayerStack&, const T*, const T*, const int64_t*, int64_t);
+
+NNDL_INSTANTIATE_STACK(float)
+NNDL_INSTANTIATE_STACK(double)
+
+}  // namespace nndl
