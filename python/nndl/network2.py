@@ -40,7 +40,12 @@ _Snapshot = tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], float,
 
 
 class Network(NetworkBase):
-    """The book's ``Network``, trained by the C++ engine (``nndl._core``)."""
+    """The book's ``Network``, trained by the C++ engine (``nndl._core``).
+
+    SGD trains whole chunks of mini-batches in C++, so a subclass that overrides
+    ``update_mini_batch`` or ``backprop`` is refused (TypeError) rather than silently not called:
+    subclass ``nndl.reference.Network`` to try a rule of your own (docs/l1_from_the_book.md).
+    """
 
     public_name = "nndl.Network"
     engine = "c++"

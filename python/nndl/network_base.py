@@ -92,7 +92,7 @@ class NetworkBase:
         """Zero momentum velocities and the cumulative-L1 record at the start of a run."""
 
     def feedforward(self, a: Any) -> np.ndarray:
-        """The network's output for ``a`` (each engine computes it; ``predict`` builds on it)."""
+        """The output for ``a`` (each engine computes it; see ``_input_rows`` for the forms)."""
         raise NotImplementedError
 
     def _check_overrides(self) -> None:
