@@ -7,6 +7,8 @@
 
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "checked_array.hpp"
@@ -52,10 +54,12 @@ struct PyStackState {
     bool ema_started = false;
 };
 
+// std::tuple results, not py::tuple, so that the signatures (and the generated _core.pyi) name the types.
 template <class T>
-py::tuple train_typed(const LayerStack& stack, py::array& params, py::array& X, py::array& labels, py::array& order,
-                      int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end, const UpdateRule& rule,
-                      uint64_t dropout_key, PyStackState& py_state) {
+std::tuple<int64_t, bool, int64_t> train_typed(const LayerStack& stack, py::array& params, py::array& X,
+                                               py::array& labels, py::array& order, int64_t mini_batch_size,
+                                               int64_t batch_begin, int64_t batch_end, const UpdateRule& rule,
+                                               uint64_t dropout_key, PyStackState& py_state) {
     const auto P = static_cast<py::ssize_t>(stack.num_params());
     T* p = checked_array<T>(params, "params", {P}, true);
     const T* x = checked_input<T>(X, "X", {-1, stack.in_size()});
@@ -97,7 +101,7 @@ py::tuple train_typed(const LayerStack& stack, py::array& params, py::array& X, 
     py_state.step = state.step;
     py_state.update_ema = state.update_ema;
     py_state.ema_started = state.ema_started;
-    return py::make_tuple(result.batches_done, result.diverged, result.nonfinite_position);
+    return {result.batches_done, result.diverged, result.nonfinite_position};
 }
 
 bool is_float32(const py::array& a) { return a.dtype().is(py::dtype::of<float>()); }
@@ -176,19 +180,19 @@ void bind_layer_stack(py::module_& m) {
                 if (rows < 1) throw py::value_error("X: need at least one example");
                 const int64_t* lab = checked_labels(labels, rows, stack.classes(), "labels");
                 py::array_t<T> grad(P);
-                py::list outputs;
+                std::vector<py::array> outputs;
                 std::vector<T*> out_ptrs;
                 for (const LayerSpec& s : stack.specs()) {
                     py::array_t<T> a({static_cast<py::ssize_t>(rows), static_cast<py::ssize_t>(s.out_size())});
                     out_ptrs.push_back(a.mutable_data());
-                    outputs.append(a);
+                    outputs.push_back(a);
                 }
                 T* g = grad.mutable_data();
                 {
                     py::gil_scoped_release release;
                     stack_backprop<T>(stack, p, x, lab, rows, g, out_ptrs);
                 }
-                return py::tuple(py::make_tuple(py::array(grad), outputs));
+                return std::make_tuple(py::array(grad), std::move(outputs));
             };
             return is_float32(params) ? run(float{}) : run(double{});
         },

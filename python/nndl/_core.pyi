@@ -149,7 +149,7 @@ def simd_info() -> dict[str, typing.Any]:
     """
     {'path': the kernel set in use, 'available': sets this CPU can run (lowest first), 'compiled': sets in this build, 'requested': the NNDL_SIMD environment variable or None}.
     """
-def stack_backprop(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray) -> tuple:
+def stack_backprop(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray) -> tuple[numpy.ndarray, list[numpy.ndarray]]:
     """
     (gradient of the log-likelihood cost summed over the rows of X laid out as params, [each layer's
     outputs (rows, out_size)]); no dropout, no penalty.
@@ -168,7 +168,7 @@ def train_minibatches(arch: Architecture, params: numpy.ndarray, X: numpy.ndarra
     nonfinite_position): the position in order of an example with NaN or infinite inputs (its mini-batch
     not trained), or -1.
     """
-def train_stack_minibatches(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout_key: typing.SupportsInt | typing.SupportsIndex, state: StackTrainState) -> tuple:
+def train_stack_minibatches(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout_key: typing.SupportsInt | typing.SupportsIndex, state: StackTrainState) -> tuple[int, bool, int]:
     """
     Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,
     nonfinite_position) as train_minibatches does.
