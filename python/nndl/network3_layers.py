@@ -23,8 +23,8 @@ Where nndl differs from network3, and why:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Callable
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable, cast
 
 import numpy as np
 
@@ -38,21 +38,25 @@ def linear(z: np.ndarray) -> np.ndarray:
 
 
 def ReLU(z: np.ndarray) -> np.ndarray:
-    return np.maximum(0.0, z)
+    a: np.ndarray = np.maximum(0.0, z)
+    return a
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    a: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return a
 
 
 def tanh(z: np.ndarray) -> np.ndarray:
-    return np.tanh(z)
+    a: np.ndarray = np.tanh(z)
+    return a
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax of (m, n) pre-activations, shifted by each row's maximum."""
     e = np.exp(z - np.max(z, axis=1, keepdims=True))
-    return e / np.sum(e, axis=1, keepdims=True)
+    a: np.ndarray = e / np.sum(e, axis=1, keepdims=True)
+    return a
 
 
 #: The activations a layer accepts, by the name the C++ core and saved files use.
@@ -73,7 +77,7 @@ def activation_name(fn: object) -> str:
 
 def _positive_ints(name: str, value: object, length: int) -> tuple[int, ...]:
     try:
-        items = tuple(value)  # type: ignore[call-overload]
+        items = tuple(cast(Iterable[Any], value))  # a TypeError here if it is not iterable
     except TypeError:
         raise TypeError(f"{name}: expected a tuple of {length} integers, got {value!r}") from None
     if len(items) != length or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in items):
@@ -290,7 +294,8 @@ class FullyConnectedLayer(Layer):
         return (self.n_in, self.n_out)
 
     def _book_view(self, stored: np.ndarray) -> np.ndarray:
-        return stored.T
+        view: np.ndarray = stored.T
+        return view
 
     def initial_parameters(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         fan = self.n_in if self.weight_init == "n_in" else self.n_out
@@ -337,7 +342,8 @@ class SoftmaxLayer(Layer):
         return (self.n_in, self.n_out)
 
     def _book_view(self, stored: np.ndarray) -> np.ndarray:
-        return stored.T
+        view: np.ndarray = stored.T
+        return view
 
     def initial_parameters(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((self.n_in, self.n_out)), np.zeros((self.n_out,))
