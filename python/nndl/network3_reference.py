@@ -26,9 +26,11 @@ def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
     if name == "relu":
         return (a > 0).astype(a.dtype)
     if name == "sigmoid":
-        return a * (1 - a)
+        prime: np.ndarray = a * (1 - a)
+        return prime
     if name == "tanh":
-        return 1 - a * a
+        prime = 1 - a * a
+        return prime
     raise ValueError(f"activation: unknown {name!r}")
 
 
@@ -36,7 +38,8 @@ def activation_derivative(name: str, a: np.ndarray) -> np.ndarray:
 def conv_valid(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """(m, C, H, W) images, (F, C, fh, fw) filters -> (m, F, H-fh+1, W-fw+1), no flip (cross-correlation)."""
     windows = sliding_window_view(x, w.shape[2:], axis=(2, 3))  # (m, C, OH, OW, fh, fw)
-    return np.einsum("mcyxuv,fcuv->mfyx", windows, w)
+    z: np.ndarray = np.einsum("mcyxuv,fcuv->mfyx", windows, w)
+    return z
 
 
 def max_pool(z: np.ndarray, pool: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +82,7 @@ def conv_pool_forward(layer: ConvPoolLayer, w: np.ndarray, b: np.ndarray, x_flat
     m = x_flat.shape[0]
     x = x_flat.reshape((m,) + layer.image_shape[1:])
     z = conv_valid(x, w)
-    pooled, where = max_pool(z, layer.poolsize)
+    pooled, where = max_pool(z, (layer.poolsize[0], layer.poolsize[1]))
     a = ACTIVATIONS[layer.activation](pooled + b[None, :, None, None])
     return ConvPoolCache(x, z.shape, where, a)
 
@@ -88,7 +91,7 @@ def conv_pool_backward(
     layer: ConvPoolLayer, w: np.ndarray, cache: ConvPoolCache, delta: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From delta = dL/d(pooled + b), (m, F, R2, C2): (dL/dw, dL/db, dL/dx as (m, C*H*W))."""
-    dz = max_pool_backward(delta, cache.where, cache.z_shape, layer.poolsize)  # (m, F, OH, OW)
+    dz = max_pool_backward(delta, cache.where, cache.z_shape, (layer.poolsize[0], layer.poolsize[1]))  # (m, F, OH, OW)
     windows = sliding_window_view(cache.x, w.shape[2:], axis=(2, 3))
     gw = np.einsum("mfyx,mcyxuv->fcuv", dz, windows)
     gb = delta.sum(axis=(0, 2, 3))
@@ -108,14 +111,18 @@ def dropout_factors(p: float, key: int, step: int, layer_index: int, m: int, wid
     return np.where(kept, 1.0 / (1.0 - p), 0.0)
 
 
-def dense_forward(layer: Layer, w: np.ndarray, b: np.ndarray, x: np.ndarray, factors: np.ndarray | None):
+def dense_forward(
+    layer: Layer, w: np.ndarray, b: np.ndarray, x: np.ndarray, factors: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
     x_used = x if factors is None else x * factors.astype(x.dtype)
     z = x_used @ w + b
     a = softmax(z) if isinstance(layer, SoftmaxLayer) else ACTIVATIONS[layer.activation](z)
     return x_used, a
 
 
-def dense_backward(w: np.ndarray, x_used: np.ndarray, delta: np.ndarray, factors: np.ndarray | None):
+def dense_backward(
+    w: np.ndarray, x_used: np.ndarray, delta: np.ndarray, factors: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From delta = dL/dz (m, n_out): (dL/dw, dL/db, dL/dx)."""
     dx = delta @ w.T
     if factors is not None:
@@ -144,7 +151,7 @@ class Network:
         params = [(np.array(layer.w), np.array(layer.b)) for layer in net.layers]
         return cls(list(net.layers), params, net._dropout_key, int(net._state.step))
 
-    def _forward(self, X: np.ndarray, training: bool):
+    def _forward(self, X: np.ndarray, training: bool) -> tuple[np.ndarray, list[Any]]:
         caches: list[Any] = []
         self.outputs = []
         a = X
