@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -109,7 +109,7 @@ def size(data: Any) -> int:
     return len(data)
 
 
-def load_data_shared(filename: str | os.PathLike | None = None, dtype: Any = np.float32) -> list[tuple]:
+def load_data_shared(filename: str | os.PathLike[str] | None = None, dtype: Any = np.float32) -> list[tuple[Any, Any]]:
     """The book's three splits as ``[(X, y), (X, y), (X, y)]``: ``X`` (n, 784) in ``dtype``, ``y`` int64,
     as network3's ``load_data_shared`` gives them (without Theano's shared variables). With
     ``filename``, from the book's ``mnist.pkl.gz``; else from the MNIST bundled with nndl."""
@@ -122,6 +122,11 @@ def load_data_shared(filename: str | os.PathLike | None = None, dtype: Any = np.
 
         splits = load_mnist_pickle(filename, format="arrays")
     return [(np.ascontiguousarray(X, dtype=dtype), np.asarray(y, dtype=np.int64)) for X, y in splits]
+
+
+# What _snapshot saves and _restore puts back: parameters, velocity, l1_applied, l1_total, step,
+# update_ema, ema_started. (Optional, not `| None`: an alias is evaluated at run time, also on 3.9.)
+_Snapshot = tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], float, int, float, bool]
 
 
 class Network:
@@ -150,8 +155,8 @@ class Network:
             if isinstance(layer, ConvPoolLayer):
                 stored = stored.reshape(layer.filter_shape[0], -1)
             else:
-                stored = stored.reshape(layer.n_out, layer.n_in)
-            n_biases = layer.filter_shape[0] if isinstance(layer, ConvPoolLayer) else layer.n_out
+                stored = stored.reshape(layer.n_outputs, layer.n_inputs)
+            n_biases = layer.filter_shape[0] if isinstance(layer, ConvPoolLayer) else layer.n_outputs
             layer._bind(stored, self._params[b0 : b0 + n_biases])
         # One generator, in a fixed order: the dropout key, the initial weights, then the epochs' orders.
         self._rng = np.random.default_rng(seed)
@@ -241,8 +246,8 @@ class Network:
                 gw = stored.reshape(layer.filter_shape)
                 gb = flat[b0 : b0 + layer.filter_shape[0]]
             else:
-                gw = stored.reshape(layer.n_out, layer.n_in).T
-                gb = flat[b0 : b0 + layer.n_out]
+                gw = stored.reshape(layer.n_outputs, layer.n_inputs).T
+                gb = flat[b0 : b0 + layer.n_outputs]
             out.append((gw, gb))
         return out
 
@@ -319,7 +324,7 @@ class Network:
             if progress is not None:
                 progress(epoch, end, num_batches)
 
-    def _snapshot(self) -> tuple:
+    def _snapshot(self) -> _Snapshot:
         s = self._state
         return (
             self._params.copy(),
@@ -331,7 +336,7 @@ class Network:
             s.ema_started,
         )
 
-    def _restore(self, snapshot: tuple) -> None:
+    def _restore(self, snapshot: _Snapshot) -> None:
         params, velocity, l1_applied, l1_total, step, ema, started = snapshot
         self._params[...] = params
         s = self._state
@@ -454,7 +459,7 @@ class Network:
         }
 
     @exclusive
-    def save(self, filename: str | os.PathLike) -> None:
+    def save(self, filename: str | os.PathLike[str]) -> None:
         """Write the network as JSON (the layer list with each layer's w and b), atomically."""
         write_network_file(filename, self._description())
 
@@ -487,7 +492,7 @@ class Network:
         s = self._state
         s.velocity, s.l1_applied, s.l1_total, s.step = velocity, l1_applied, l1_total, step
 
-    def __deepcopy__(self, memo: dict) -> Network:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Network:
         return copy.copy(self)  # pickling state: new layers, copied parameters
 
     def __copy__(self) -> Network:
@@ -524,7 +529,7 @@ def _layer_from(item: Any, where: str) -> Layer:
         raise ValueError(f"{where}: {error}") from None
 
 
-def load(filename: str | os.PathLike) -> Network:
+def load(filename: str | os.PathLike[str]) -> Network:
     """A network written by ``Network.save``. Nothing in the file is executed; a malformed file
     raises ValueError naming it."""
     try:
