@@ -8,6 +8,7 @@ a failure reproduces), no per-example deadline (the sanitizer pass is several ti
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,6 +62,7 @@ def runs(draw, max_width: int = 6, max_n: int = 12):
     return net, run, (X, labels)
 
 
+@pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # extreme data on purpose: the warnings are right
 @BOUNDED
 @given(runs())
 def test_engines_agree_on_random_runs(case):
@@ -92,6 +94,7 @@ def wild_runs(draw):
     return net_args, run, (X, data[1])
 
 
+@pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # extreme data on purpose: the warnings are right
 @BOUNDED
 @given(wild_runs(), st.sampled_from([nndl.Network, reference.Network]))
 def test_training_either_finishes_finite_or_diverges_cleanly(case, Engine):

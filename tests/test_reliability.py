@@ -42,6 +42,7 @@ def replay(Engine, sizes, seed, X, y, m, eta, lmbda, batches):
 
 
 # -- divergence ------------------------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # extreme data on purpose: the warnings are right
 def test_divergence_names_epoch_and_mini_batch_and_keeps_the_last_finite_weights(Engine):
     X, y = small_data()
     # A finite but enormous input in a few examples: the first mini-batch holding one takes the

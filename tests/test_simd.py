@@ -216,6 +216,7 @@ def test_fma_peak_is_measured():
         _core.fma_peak_gflops(np.int32, 0.01)
 
 
+@pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # extreme data on purpose: the warnings are right
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("path", AVAILABLE)
 def test_nonfinite_inputs_found_at_any_column(path, dtype):

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "checked_array.hpp"
@@ -53,7 +54,7 @@ struct PyStackState {
     bool ema_started = false;
 };
 
-// A std::tuple, not a py::tuple, so that the generated _core.pyi names the types.
+// std::tuple results, not py::tuple, so that the signatures (and the generated _core.pyi) name the types.
 template <class T>
 std::tuple<int64_t, bool, int64_t> train_typed(const LayerStack& stack, py::array& params, py::array& X,
                                                py::array& labels, py::array& order, int64_t mini_batch_size,
@@ -191,7 +192,7 @@ void bind_layer_stack(py::module_& m) {
                     py::gil_scoped_release release;
                     stack_backprop<T>(stack, p, x, lab, rows, g, out_ptrs);
                 }
-                return std::make_tuple(py::array(grad), outputs);
+                return std::make_tuple(py::array(grad), std::move(outputs));
             };
             return is_float32(params) ? run(float{}) : run(double{});
         },

@@ -59,7 +59,7 @@ L1Method parse_l1_method(const std::string& name) {
 // Scalars of a training run that persist between chunks of mini-batches; the arrays are owned by
 // the Python Network so that a run can be stopped and resumed at any mini-batch boundary.
 struct PyTrainState {
-    std::optional<py::array> velocity, l1_applied;
+    std::optional<py::array> velocity, l1_applied, update_ema_weights;
     double l1_total = 0.0;
     uint64_t step = 0;
     double update_ema = 0.0, ema_tau = 0.0;
@@ -100,6 +100,8 @@ std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& a
         if (!py_state.l1_applied) throw py::value_error("state: the cumulative L1 method needs an l1_applied buffer");
         state.l1_applied = checked_array<T>(*py_state.l1_applied, "l1_applied", {P}, true);
     }
+    if (py_state.update_ema_weights && py_state.ema_tau > 0)
+        state.update_ema_weights = checked_array<T>(*py_state.update_ema_weights, "update_ema_weights", {P}, true);
     state.l1_total = py_state.l1_total;
     state.step = py_state.step;
     state.update_ema = py_state.update_ema;
@@ -156,7 +158,8 @@ PYBIND11_MODULE(_core, m) {
              py::arg("n"), py::arg("momentum"));
 
     py::class_<Dropout>(m, "Dropout")
-        .def(py::init([](double p, uint64_t key) { return Dropout{p, key}; }), py::arg("p"), py::arg("key"));
+        .def(py::init([](double p, uint64_t key, bool per_mini_batch) { return Dropout{p, key, per_mini_batch}; }),
+             py::arg("p"), py::arg("key"), py::arg("per_mini_batch") = false);
 
     py::class_<PyTrainState>(m, "TrainState")
         .def(py::init<>())
@@ -166,7 +169,8 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("step", &PyTrainState::step)
         .def_readwrite("update_ema", &PyTrainState::update_ema)
         .def_readwrite("ema_tau", &PyTrainState::ema_tau)
-        .def_readwrite("ema_started", &PyTrainState::ema_started);
+        .def_readwrite("ema_started", &PyTrainState::ema_started)
+        .def_readwrite("update_ema_weights", &PyTrainState::update_ema_weights);
 
     m.def(
         "train_minibatches",

@@ -131,8 +131,9 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
             for (int64_t i = 0; i < m; ++i)
                 for (int64_t j = 0; j < n_out; ++j) {
                     // The mask depends on the example's place in the mini-batch, not on the split.
-                    const bool kept = dropout_uniform(dropout.key, step, static_cast<uint64_t>(i0 + i), l,
-                                                      static_cast<uint64_t>(j)) >= dropout.p;
+                    const uint64_t draw = dropout.per_mini_batch ? 0 : static_cast<uint64_t>(i0 + i);
+                    const bool kept =
+                        dropout_uniform(dropout.key, step, draw, l, static_cast<uint64_t>(j)) >= dropout.p;
                     const T factor = kept ? keep_scale : T(0);
                     a[i * n_out + j] *= factor;
                     d[i * n_out + j] *= factor;
@@ -193,6 +194,27 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
     return total;
 }
 
+// Each weight's EMA of its change in this mini-batch (params now, before: as they were), in T as
+// the reference engine computes it: E <- (1 - tau) E + tau (w - w_before), or dW for the first.
+template <class T>
+void update_weight_emas(const Architecture& arch, const T* params, const T* before, TrainState<T>& state) {
+    const T keep = static_cast<T>(1.0 - state.ema_tau), tau = static_cast<T>(state.ema_tau);
+    for (size_t l = 1; l < arch.num_layers(); ++l) {
+        const int64_t first = static_cast<int64_t>(arch.weight_offset(l)), count = arch.sizes[l] * arch.sizes[l - 1];
+        T* ema = state.update_ema_weights + first;
+        const T* now = params + first;
+        const T* was = before + first;
+        // Two loops rather than a branch per weight, so that each vectorizes.
+        if (state.ema_started) {
+#pragma omp simd
+            for (int64_t i = 0; i < count; ++i) ema[i] = keep * ema[i] + tau * (now[i] - was[i]);
+        } else {
+#pragma omp simd
+            for (int64_t i = 0; i < count; ++i) ema[i] = now[i] - was[i];
+        }
+    }
+}
+
 }  // namespace
 
 template <class T>
@@ -208,6 +230,10 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
     const double num_weights = static_cast<double>(arch.num_weights());
     const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
     std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
+    // The weights before each update, for the per-weight EMA of the update: the fused kernels
+    // write the new weights in place, so the change is taken against this copy.
+    const bool ema_weights = state.update_ema_weights != nullptr && state.ema_tau > 0;
+    std::vector<T> before(ema_weights ? static_cast<size_t>(arch.num_params()) : 0);
     for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
         const int64_t first = batch * mini_batch_size;
         const int64_t m = std::min(mini_batch_size, n - first);
@@ -240,6 +266,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
         if (rule.l1_method == L1Method::cumulative)
             state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
         const UpdateStep<T> step(rule, m, state.l1_total);
+        if (ema_weights) std::copy(params, params + arch.num_params(), before.begin());
         parallel_for(parts, [&](int p) {
             for (size_t l = 1; l < L; ++l) {
                 const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
@@ -257,6 +284,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
             for (double c : ws.row_change[l]) abs_change += c;
         ++state.step;
         ++result.batches_done;
+        if (ema_weights) update_weight_emas(arch, params, before.data(), state);
         if (state.ema_tau > 0) {
             const double mean_change = abs_change / num_weights;
             state.update_ema =

@@ -20,18 +20,19 @@ except ImportError as error:  # pragma: no cover - only without a built extensio
         "repository root (this builds it), and do not run Python from inside python/ of the checkout."
     ) from error
 
-from . import data, datasets, reference
+from . import data, datasets, network, reference
 
 # Performance controls of the C++ core: SIMD kernel set (NNDL_SIMD) and threads (NNDL_NUM_THREADS).
 from ._core import get_num_threads, set_num_threads, set_simd, simd_info
 from .activations import ReLU, Sigmoid, Softmax, Tanh
 from .costs import CrossEntropyCost, LogLikelihoodCost, QuadraticCost
-from .data import book_form, load_idx, load_mnist, vectorized_result
+from .data import book_form, load_csv, load_idx, load_mnist, vectorized_result
 from .gradcheck import gradcheck
 from .network2 import Network, load
 from .network_base import LayerSparsity
 from .training.errors import DivergenceError
 from .training.history import History
+from .training.warnings import TrainingWarning
 
 __version__ = "0.1.0"
 
@@ -47,14 +48,17 @@ __all__ = [
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "TrainingWarning",
     "book_form",
     "data",
     "datasets",
     "get_num_threads",
     "gradcheck",
     "load",
+    "load_csv",
     "load_idx",
     "load_mnist",
+    "network",
     "reference",
     "set_num_threads",
     "set_simd",

@@ -24,11 +24,12 @@ class UpdateRule:
     def __init__(self, regularization: str, l1_method: str, eta: typing.SupportsFloat | typing.SupportsIndex, lmbda: typing.SupportsFloat | typing.SupportsIndex, l1_ratio: typing.SupportsFloat | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex, momentum: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
 class Dropout:
-    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, p: typing.SupportsFloat | typing.SupportsIndex, key: typing.SupportsInt | typing.SupportsIndex, per_mini_batch: bool = False) -> None:
         ...
 class TrainState:
     ema_started: bool
     l1_applied: numpy.ndarray | None
+    update_ema_weights: numpy.ndarray | None
     velocity: numpy.ndarray | None
     def __init__(self) -> None:
         ...

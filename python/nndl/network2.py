@@ -36,11 +36,16 @@ WORK_PER_CHUNK = 100_000_000
 
 # What _snapshot saves and _restore puts back: parameters, velocity, l1_applied, l1_total, step,
 # update_ema, ema_started. (Optional, not `| None`: an alias is evaluated at run time, also on 3.9.)
-_Snapshot = tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], float, int, float, bool]
+_Snapshot = tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], float, int, float, bool, Optional[np.ndarray]]
 
 
 class Network(NetworkBase):
-    """The book's ``Network``, trained by the C++ engine (``nndl._core``)."""
+    """The book's ``Network``, trained by the C++ engine (``nndl._core``).
+
+    SGD trains whole chunks of mini-batches in C++, so a subclass that overrides
+    ``update_mini_batch`` or ``backprop`` is refused (TypeError) rather than silently not called:
+    subclass ``nndl.reference.Network`` to try a rule of your own (docs/l1_from_the_book.md).
+    """
 
     public_name = "nndl.Network"
     engine = "c++"
@@ -67,6 +72,7 @@ class Network(NetworkBase):
         self._state.l1_total = 0.0
         self._state.update_ema = 0.0
         self._state.ema_started = False
+        self._state.update_ema_weights = None
 
     # -- parameters: lists of views into one buffer ---------------------------------------------
     @property
@@ -111,15 +117,11 @@ class Network(NetworkBase):
     # -- computation ----------------------------------------------------------------------------
     @exclusive
     def feedforward(self, a: np.ndarray) -> np.ndarray:
-        """The output for input ``a``: a ``(n_in, 1)`` column as in the book, or rows ``(k, n_in)``."""
-        a = checked_inputs("a", a, self.dtype)
-        n_in = self.sizes[0]
-        column = a.ndim == 2 and a.shape == (n_in, 1)
-        if not column and (a.ndim != 2 or a.shape[1] != n_in):
-            raise ValueError(f"a: expected a column ({n_in}, 1) or rows (k, {n_in}), got {a.shape}")
-        X = np.ascontiguousarray(a.reshape(1, n_in) if column else a, dtype=self.dtype)
-        out = _core.feedforward(self._arch, self._parameters(), X)
-        return out.reshape(-1, 1) if column else out
+        """The output for ``a``: a ``(n_in, 1)`` column as in the book gives a column, one flat
+        vector or image gives ``(n_out,)``, rows ``(k, n_in)`` or k images give ``(k, n_out)``."""
+        X, form = self._input_rows(a)
+        out = _core.feedforward(self._arch, self._parameters(), np.ascontiguousarray(X, dtype=self.dtype))
+        return self._output_as(out, form)
 
     @exclusive
     def backprop(self, x: np.ndarray, y: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -141,6 +143,10 @@ class Network(NetworkBase):
         X = np.ascontiguousarray(x.reshape(1, -1), dtype=self.dtype)
         grad = _core.backprop(self._arch, self._parameters(), X, target)
         return self._split(grad)
+
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        # The core's backprop sums the gradient over the rows it is given.
+        return self._split(_core.backprop(self._arch, self._parameters(), data.X, data.Y))[0]
 
     def _split(self, flat: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """A buffer laid out as the parameters, as (biases, weights) lists of views."""
@@ -172,6 +178,25 @@ class Network(NetworkBase):
         order = np.arange(m, dtype=np.int64)
         self._run_chunks(arrays, order, TrainingRun(opts, m, dropout, None, None), epoch=0)
 
+    def _check_overrides(self) -> None:
+        # The C++ loop trains whole chunks of mini-batches without returning to Python: a method a
+        # subclass overrides would silently not be called. The reference engine calls them as the book.
+        for name in ("update_mini_batch", "backprop"):
+            if getattr(type(self), name) is not getattr(Network, name):
+                raise TypeError(
+                    f"{name}: nndl.Network trains in C++ and never calls an overridden {name}; subclass "
+                    f"nndl.reference.Network instead, whose SGD calls update_mini_batch and backprop as the book's does"
+                )
+
+    def _update_ema_weights_copy(self) -> list[np.ndarray]:
+        ema = self._state.update_ema_weights
+        if ema is None:
+            return [np.zeros_like(w) for w in self._weight_views]
+        return [
+            ema[self._arch.weight_offset(l) : self._arch.weight_offset(l) + w.size].reshape(w.shape).copy()
+            for l, w in enumerate(self._weight_views, start=1)
+        ]
+
     def _train_epoch(self, train: Arrays, order: np.ndarray, run: TrainingRun, epoch: int) -> float:
         self._run_chunks(train, order.astype(np.int64), run, epoch)
         return self._state.update_ema
@@ -185,10 +210,12 @@ class Network(NetworkBase):
         if opts.l1_method == "cumulative" and opts.l1_lmbda and self._state.l1_applied is None:
             self._state.l1_applied = np.zeros_like(params)
         self._state.ema_tau = run.ema_tau or 0.0
+        if run.ema_tau and self._state.update_ema_weights is None:
+            self._state.update_ema_weights = np.zeros_like(params)
         rule = _core.UpdateRule(
             opts.regularization, opts.l1_method, opts.eta, opts.lmbda, opts.l1_ratio, opts.n, opts.momentum
         )
-        dropout = _core.Dropout(run.dropout, self._dropout_key)
+        dropout = _core.Dropout(run.dropout, self._dropout_key, run.dropout_masks == "per_mini_batch")
         num_batches = (len(data) + m - 1) // m
         examples_per_chunk = min(EXAMPLES_PER_CHUNK, WORK_PER_CHUNK // self._arch.num_params)
         per_chunk = max(1, examples_per_chunk // m)
@@ -234,10 +261,11 @@ class Network(NetworkBase):
             s.step,
             s.update_ema,
             s.ema_started,
+            None if s.update_ema_weights is None else s.update_ema_weights.copy(),
         )
 
     def _restore(self, snapshot: _Snapshot) -> None:
-        params, velocity, l1_applied, l1_total, step, ema, started = snapshot
+        params, velocity, l1_applied, l1_total, step, ema, started, ema_weights = snapshot
         self._params[...] = params
         s = self._state
         # A buffer saved in the snapshot is still there: training only ever adds buffers to the state.
@@ -247,6 +275,9 @@ class Network(NetworkBase):
         if l1_applied is not None:
             assert s.l1_applied is not None
             s.l1_applied[...] = l1_applied
+        if ema_weights is not None:
+            assert s.update_ema_weights is not None
+            s.update_ema_weights[...] = ema_weights
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
     @exclusive
@@ -277,6 +308,7 @@ class Network(NetworkBase):
                 s.step,
                 s.update_ema,
                 s.ema_started,
+                None if s.update_ema_weights is None else s.update_ema_weights.copy(),
             ),
         }
 
@@ -294,9 +326,9 @@ class Network(NetworkBase):
         self._params[...] = state["params"]
         self._rng.bit_generator.state = state["rng"]
         self._dropout_key = state["dropout_key"]
-        velocity, l1_applied, l1_total, step, ema, started = state["train_state"]
+        velocity, l1_applied, l1_total, step, ema, started, ema_weights = state["train_state"]
         s = self._state
-        s.velocity, s.l1_applied = velocity, l1_applied
+        s.velocity, s.l1_applied, s.update_ema_weights = velocity, l1_applied, ema_weights
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
     # dropout counter, shared with the reference engine's attribute of the same meaning

@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -126,6 +126,11 @@ def load_data_shared(
     return [(np.ascontiguousarray(X, dtype=dtype), np.asarray(y, dtype=np.int64)) for X, y in splits]
 
 
+# What _snapshot saves and _restore puts back: parameters, velocity, l1_applied, l1_total, step,
+# update_ema, ema_started. (Optional, not `| None`: an alias is evaluated at run time, also on 3.9.)
+_Snapshot = tuple[np.ndarray, Optional[np.ndarray], Optional[np.ndarray], float, int, float, bool]
+
+
 class Network:
     """The book's ``Network(layers, mini_batch_size)``: the layers' parameters in one buffer that
     the C++ core trains in place. ``seed`` fixes the initial weights, the dropout masks and the
@@ -152,8 +157,8 @@ class Network:
             if isinstance(layer, ConvPoolLayer):
                 stored = stored.reshape(layer.filter_shape[0], -1)
             else:
-                stored = stored.reshape(layer.n_out, layer.n_in)
-            n_biases = layer.filter_shape[0] if isinstance(layer, ConvPoolLayer) else layer.n_out
+                stored = stored.reshape(layer.n_outputs, layer.n_inputs)
+            n_biases = layer.filter_shape[0] if isinstance(layer, ConvPoolLayer) else layer.n_outputs
             layer._bind(stored, self._params[b0 : b0 + n_biases])
         # One generator, in a fixed order: the dropout key, the initial weights, then the epochs' orders.
         self._rng = np.random.default_rng(seed)
@@ -243,8 +248,8 @@ class Network:
                 gw = stored.reshape(layer.filter_shape)
                 gb = flat[b0 : b0 + layer.filter_shape[0]]
             else:
-                gw = stored.reshape(layer.n_out, layer.n_in).T
-                gb = flat[b0 : b0 + layer.n_out]
+                gw = stored.reshape(layer.n_outputs, layer.n_inputs).T
+                gb = flat[b0 : b0 + layer.n_outputs]
             out.append((gw, gb))
         return out
 

@@ -13,7 +13,7 @@ import numpy as np
 from .architecture import check_activations, check_cost, check_cost_and_output, check_dtype, check_sizes
 from .checks import check_int, check_real
 from .costs import Cost, CrossEntropyCost
-from .data.arrays import Arrays, to_arrays
+from .data.arrays import Arrays, checked_inputs, to_arrays
 from .network_file import write_network_file
 from .regularization import UpdateOptions, penalty
 from .training.errors import NonFiniteInput
@@ -91,10 +91,47 @@ class NetworkBase:
     def _reset_training_state(self) -> None:
         """Zero momentum velocities and the cumulative-L1 record at the start of a run."""
 
+    def feedforward(self, a: Any) -> np.ndarray:
+        """The output for ``a`` (each engine computes it; see ``_input_rows`` for the forms)."""
+        raise NotImplementedError
+
+    def _check_overrides(self) -> None:
+        """Refuse (TypeError) methods of a subclass that this engine's SGD would not call."""
+
+    def _check_update_options(self, update: UpdateOptions, dropout: float) -> None:
+        """Refuse (ValueError) SGD options that this network cannot apply."""
+
+    def _update_ema_weights_copy(self) -> list[np.ndarray]:
+        """Each weight's moving average of its change, per layer as the weights (a copy)."""
+        raise NotImplementedError
+
+    def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
+        """Per weight layer, dC_x/db summed over the examples of ``data`` (no regularization, no dropout)."""
+        raise NotImplementedError
+
     # -- the book's API -----------------------------------------------------------------------
     @exclusive
     def default_weight_initializer(self) -> None:
-        """Weights N(0, 1/n_in), biases N(0, 1) (the book's chapter 3 default)."""
+        """The book's chapter 3 default, weights N(0, 1/n_in) and biases N(0, 1), for sigmoid,
+        tanh and softmax layers; for ReLU layers He et al.'s (2015) weights N(0, 2/n_in) and biases
+        0.1, so that no unit starts dead (z < 0 on every input, hence no gradient ever). Unit
+        Gaussian biases kill a ReLU unit whenever they start below about -1: 784-10 ReLU units on
+        MNIST lost one digit in three seeds of five. ``book_weight_initializer`` is the book's
+        rule for every layer."""
+        relu = [a == "relu" for a in self.activations]
+        self.biases = [
+            np.full((y, 1), 0.1, self.dtype) if r else self._rng.standard_normal((y, 1)).astype(self.dtype)
+            for y, r in zip(self.sizes[1:], relu)
+        ]
+        self.weights = [
+            (self._rng.standard_normal((y, x)) * np.sqrt((2.0 if r else 1.0) / x)).astype(self.dtype)
+            for x, y, r in zip(self.sizes[:-1], self.sizes[1:], relu)
+        ]
+
+    @exclusive
+    def book_weight_initializer(self) -> None:
+        """Weights N(0, 1/n_in), biases N(0, 1) for every layer: the book's chapter 3 default
+        exactly, ReLU layers included."""
         self.biases = [self._rng.standard_normal((y, 1)).astype(self.dtype) for y in self.sizes[1:]]
         self.weights = [
             (self._rng.standard_normal((y, x)) / np.sqrt(x)).astype(self.dtype)
@@ -131,18 +168,27 @@ class NetworkBase:
         early_stopping_n: int = 0,
         halve_eta_after: int = 0,
         verbose: bool = True,
-        progress: ProgressCallback | None = None,
+        progress: ProgressCallback | bool | None = None,
+        dropout_masks: str = "per_example",
     ) -> History:
         """Mini-batch stochastic gradient descent, as the book's network2.SGD.
 
         Returns the book's four per-epoch lists (costs as floats, accuracies as counts) as a
         ``History``. Beyond the book: ``regularization`` ("l2", "l1", "elastic_net", "none"),
         ``l1_method`` ("subgradient", "proximal", "cumulative"), ``l1_ratio`` (elastic net's L1
-        share of lmbda), ``dropout`` (probability of dropping a hidden unit), ``momentum`` (mu),
-        ``monitor_update_ema`` (tau of the moving average of |weight change| per mini-batch),
+        share of lmbda), ``dropout`` (probability of dropping a hidden unit; ``dropout_masks``
+        "per_example", the default, draws a mask for each example, "per_mini_batch" one set of
+        dropped units for the whole mini-batch, as chapter 3 describes it), ``momentum`` (mu),
+        ``monitor_update_ema`` (tau of the moving averages of the update, per mini-batch: of the
+        mean |weight change|, and of each weight's own change, see ``History``),
         ``early_stopping_n`` (stop after that many epochs without a better evaluation accuracy),
         ``halve_eta_after`` (halve eta after that many epochs without improvement; stop once eta has
-        fallen to 1/128 of its start), ``progress`` (a callback between chunks of mini-batches).
+        fallen to 1/128 of its start), ``progress`` (True: a progress bar, in a notebook or a
+        terminal; or a callback ``progress(epoch, done, total)`` between chunks of mini-batches).
+
+        Warns (``nndl.TrainingWarning``) when the run fails quietly: a monitored cost becomes
+        infinite, the outputs saturate, ReLU units never fire on the evaluation data (or the
+        training data without it), inputs of a sigmoid network are far outside [0, 1].
         """
         return run_sgd(
             self,
@@ -166,7 +212,42 @@ class NetworkBase:
             halve_eta_after=halve_eta_after,
             verbose=verbose,
             progress=progress,
+            dropout_masks=dropout_masks,
         )
+
+    def _input_rows(self, a: Any) -> tuple[np.ndarray, str]:
+        """``a`` as rows ``(k, n_in)`` of the network's dtype, and its form: "column" (the book's
+        ``(n_in, 1)``), "one" (a flat ``(n_in,)`` vector or one image such as ``(28, 28)``) or
+        "rows" (``(k, n_in)``, or k images ``(k, 28, 28)``)."""
+        a = checked_inputs("a", a, self.dtype)
+        n_in = self.sizes[0]
+        if a.ndim == 2 and a.shape == (n_in, 1):
+            return a.reshape(1, n_in), "column"
+        if a.ndim == 2 and a.shape[1] == n_in:
+            return a, "rows"
+        if a.size == n_in and a.ndim >= 1:
+            return a.reshape(1, n_in), "one"
+        if a.ndim >= 3 and a.shape[0] > 0 and a[0].size == n_in:
+            return a.reshape(a.shape[0], n_in), "rows"
+        raise ValueError(
+            f"a: expected one input of {n_in} values (a column ({n_in}, 1), a vector ({n_in},) or an image), rows "
+            f"(k, {n_in}) or k images, got shape {a.shape}"
+        )
+
+    @staticmethod
+    def _output_as(out: np.ndarray, form: str) -> np.ndarray:
+        """Outputs ``(k, n_out)`` in the form the input came in."""
+        if form == "column":
+            return out.reshape(-1, 1)
+        return out[0] if form == "one" else out
+
+    @exclusive
+    def predict(self, a: Any) -> Any:
+        """The class the network picks (argmax of the output): an int for one input (a column, a
+        flat vector, an image), an int64 array ``(k,)`` for rows or a stack of images."""
+        rows, form = self._input_rows(a)
+        labels = np.argmax(np.asarray(self.feedforward(rows)).reshape(len(rows), -1), axis=1).astype(np.int64)
+        return labels if form == "rows" else int(labels[0])
 
     @exclusive
     def accuracy(self, data: Any, convert: bool = False) -> int:
@@ -257,6 +338,18 @@ class NetworkBase:
         if self.dtype != np.float64:
             data["dtype"] = self.dtype.name
         write_network_file(filename, data)
+
+    @exclusive
+    def bias_gradient_norms(self, data: Any) -> list[float]:
+        """The speed of learning of each layer, as chapter 5 measures it: ``||mean over data of dC_x/db^l||``.
+
+        One value per weight layer, hidden layers first and the output layer last (the book plots
+        the hidden ones, ``[:-1]``): the Euclidean norm of the gradient of the cost with respect to
+        that layer's biases, averaged over the examples of ``data`` (the book's generate_gradient.py
+        uses the first 1,000 training images). The penalty has no bias term, so lmbda plays no part.
+        """
+        arrays = to_arrays(data, self.sizes[0], self.sizes[-1], self.dtype, "data")
+        return [float(np.linalg.norm(g) / len(arrays)) for g in self._bias_gradient_sum(arrays)]
 
     @exclusive
     def sparsity(self, threshold: float = 1e-3) -> list[LayerSparsity]:

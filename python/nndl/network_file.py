@@ -19,12 +19,21 @@ if TYPE_CHECKING:  # network_base imports this module; the bound is only for the
 N = TypeVar("N", bound="NetworkBase")
 
 
+def _umask() -> int:
+    """The process's umask (reading it means setting it: set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_network_file(filename: str | os.PathLike[str], data: dict[str, Any]) -> None:
     """Write ``data`` as JSON atomically: to a temporary file in the same directory, then renamed
     over ``filename``, so a crash mid-write leaves the old file whole."""
     directory = os.path.dirname(os.path.abspath(os.fspath(filename)))
     fd, tmp = tempfile.mkstemp(prefix=".nndl-", suffix=".json.tmp", dir=directory)
     try:
+        # mkstemp creates the file 0600; a saved network gets the mode open() would give it.
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "w") as f:
             json.dump(data, f)
             f.flush()

@@ -1,8 +1,12 @@
-"""Pictures of training, as PNG files: learning curves, first-layer weights, weight magnitudes.
+"""Pictures of training: learning curves, first-layer weights, weight magnitudes, the update's
+moving averages.
 
-matplotlib is optional (``pip install nndl[plot]``) and imported only when a plot is drawn, with
-the non-interactive Agg backend, so plotting works on machines without a display. Each function
-writes one PNG of ``figsize * dpi`` pixels and returns its path.
+Each function returns a matplotlib ``Figure`` (shown inline when it is the last expression of a
+notebook cell) and, given a ``path``, also writes it there as a PNG of ``figsize * dpi`` pixels.
+The figures are built without pyplot: nothing here selects a backend or registers a figure with
+pyplot, so a notebook's own ``plt.plot`` and ``plt.show()`` work as before, and plotting works on
+machines without a display. matplotlib is optional (``pip install nndl[plot]``) and imported
+only when a plot is drawn.
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PlotDependencyError", "first_layer_weights", "learning_curves", "require_matplotlib", "weight_histogram"]
+__all__ = [
+    "PlotDependencyError",
+    "first_layer_weights",
+    "learning_curves",
+    "require_matplotlib",
+    "update_ema",
+    "weight_histogram",
+]
 
 
 class PlotDependencyError(ImportError):
@@ -22,28 +33,46 @@ class PlotDependencyError(ImportError):
 
 
 def require_matplotlib() -> Any:
-    """``matplotlib.pyplot`` on the Agg backend, or PlotDependencyError naming the extra to install."""
+    """The ``matplotlib`` module, or PlotDependencyError naming the extra to install."""
     try:
         import matplotlib
     except ImportError:
         raise PlotDependencyError("plotting needs matplotlib: pip install nndl[plot]") from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return matplotlib
 
 
-def _save(fig: Any, path: str | os.PathLike[str], dpi: int) -> Path:
-    path = Path(path)
-    if path.parent and not path.parent.is_dir():
-        raise FileNotFoundError(2, "directory does not exist", os.fspath(path.parent))
-    import matplotlib.pyplot as plt
+_FIGURE_CLASS: Any = None
 
-    try:
+
+def _figure(figsize: tuple[float, float], dpi: int) -> Any:
+    """A new Figure, outside pyplot (so no backend and no pyplot state are touched)."""
+    global _FIGURE_CLASS
+    require_matplotlib()
+    if _FIGURE_CLASS is None:
+        import io
+
+        from matplotlib.figure import Figure
+
+        class PNGFigure(Figure):
+            """A Figure that IPython shows as a PNG even where no matplotlib formatter is installed."""
+
+            def _repr_png_(self) -> bytes:
+                buffer = io.BytesIO()
+                self.savefig(buffer, format="png")
+                return buffer.getvalue()
+
+        _FIGURE_CLASS = PNGFigure
+    return _FIGURE_CLASS(figsize=figsize, dpi=dpi)
+
+
+def _finish(fig: Any, path: str | os.PathLike[str] | None, dpi: int) -> Any:
+    """Save ``fig`` as a PNG when a path is given; the figure either way."""
+    if path is not None:
+        path = Path(path)
+        if path.parent and not path.parent.is_dir():
+            raise FileNotFoundError(2, "directory does not exist", os.fspath(path.parent))
         fig.savefig(path, dpi=dpi, format="png")
-    finally:
-        plt.close(fig)
-    return path
+    return fig
 
 
 def _first_weights(network: Any, layer: int = 1) -> np.ndarray:
@@ -61,7 +90,7 @@ MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 
 def learning_curves(
     runs: Mapping[str, Sequence[Any]],
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
     n_training: int | None = None,
     n_evaluation: int | None = None,
@@ -70,7 +99,7 @@ def learning_curves(
     show_training: bool = True,
     figsize: tuple[float, float] = (13.0, 4.8),
     dpi: int = 100,
-) -> Path:
+) -> Any:
     """Accuracy and cost per epoch, evaluation (solid) and training (dashed), one colour per run.
 
     ``runs`` maps a label to what ``SGD`` returns (the book's four lists: evaluation cost,
@@ -78,10 +107,10 @@ def learning_curves(
     are counts, shown in percent when ``n_training``/``n_evaluation`` are given. Each run also
     has its own marker, so runs whose curves coincide stay distinguishable.
     """
-    plt = require_matplotlib()
     from matplotlib.lines import Line2D
 
-    fig, (acc_ax, cost_ax) = plt.subplots(1, 2, figsize=figsize)
+    fig = _figure(figsize, dpi)
+    acc_ax, cost_ax = fig.subplots(1, 2)
     kinds_seen = set()
     for i, (_label, history) in enumerate(runs.items()):
         colour, marker = COLOURS[i % len(COLOURS)], MARKERS[i % len(MARKERS)]
@@ -144,7 +173,7 @@ def learning_curves(
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0, 0.78, 1))
     fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.785, 0.5), fontsize=9, frameon=False)
-    return _save(fig, path, dpi)
+    return _finish(fig, path, dpi)
 
 
 def _mosaic(w: np.ndarray, image_shape: tuple[int, int], columns: int) -> np.ndarray:
@@ -161,7 +190,7 @@ def _mosaic(w: np.ndarray, image_shape: tuple[int, int], columns: int) -> np.nda
 
 def first_layer_weights(
     networks: Mapping[str, Any],
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
     image_shape: tuple[int, int] = (28, 28),
     max_neurons: int = 30,
@@ -169,13 +198,13 @@ def first_layer_weights(
     title: str | None = None,
     figsize: tuple[float, float] | None = None,
     dpi: int = 100,
-) -> Path:
+) -> Any:
     """The first layer's weights as images, one per hidden neuron, one panel per network.
 
     Blue is negative, red positive, white near zero (each panel scaled to its own 99th percentile
     of |w|); weights exactly zero are black, so what L1 removes stands out from what is small.
     """
-    plt = require_matplotlib()
+    matplotlib = require_matplotlib()
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -184,8 +213,9 @@ def first_layer_weights(
         raise ValueError("networks: nothing to plot")
     if figsize is None:
         figsize = (6.0 * panels, 6.0)
-    fig, axes = plt.subplots(1, panels, figsize=figsize, squeeze=False)
-    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="0.8")  # bad: the gaps between neurons
+    fig = _figure(figsize, dpi)
+    axes = fig.subplots(1, panels, squeeze=False)
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="0.8")  # bad: the gaps between neurons
     zero_cmap = ListedColormap(["black"]).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))  # only the zeros are drawn
     for ax, (label, network) in zip(axes[0], networks.items()):
         w = _first_weights(network)
@@ -208,24 +238,23 @@ def first_layer_weights(
         title or f"First-layer weights: one {image_shape[0]}x{image_shape[1]} image per hidden neuron", fontsize=12
     )
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    return _save(fig, path, dpi)
+    return _finish(fig, path, dpi)
 
 
 def weight_histogram(
     networks: Mapping[str, Any],
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | None = None,
     *,
     layer: int = 1,
     title: str | None = None,
     figsize: tuple[float, float] = (10.0, 5.0),
     dpi: int = 100,
-) -> Path:
+) -> Any:
     """Histogram of |w| of one layer on a log scale, one outline per network.
 
     A log axis has no place for 0, so weights exactly zero are counted in a narrow panel of their
     own at the left (same y scale), and their number is in the legend.
     """
-    plt = require_matplotlib()
     if not networks:
         raise ValueError("networks: nothing to plot")
     magnitudes = {label: np.abs(_first_weights(net, layer)).ravel() for label, net in networks.items()}
@@ -235,7 +264,8 @@ def weight_histogram(
     if high <= low:
         high = low + 1
     bins = np.logspace(low, high, int(8 * (high - low)) + 1)
-    fig, (zero_ax, ax) = plt.subplots(1, 2, figsize=figsize, sharey=True, gridspec_kw={"width_ratios": [1, 8]})
+    fig = _figure(figsize, dpi)
+    zero_ax, ax = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [1, 8]})
     count = len(magnitudes)
     for i, (label, m) in enumerate(magnitudes.items()):
         colour = COLOURS[i % len(COLOURS)]
@@ -265,4 +295,55 @@ def weight_histogram(
     ax.legend(loc="upper left", fontsize=9)
     ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
-    return _save(fig, path, dpi)
+    return _finish(fig, path, dpi)
+
+
+def update_ema(
+    history: Any,
+    path: str | os.PathLike[str] | None = None,
+    *,
+    title: str | None = None,
+    figsize: tuple[float, float] = (11.0, 4.5),
+    dpi: int = 100,
+) -> Any:
+    """The moving averages of the update per epoch, from an SGD run with ``monitor_update_ema``:
+    left, the norm of each layer's per-weight EMA of the change (``history.update_ema_norms``);
+    right, the EMA of the mean |change| (``history.update_ema``). Both on log scales.
+
+    A per-weight EMA that keeps falling means the weights still drift one way; one that flattens
+    at a level set by eta means they jitter around a minimum (or, if accuracy is poor, are stuck).
+    """
+    norms = getattr(history, "update_ema_norms", None)
+    means = getattr(history, "update_ema", None)
+    if not norms or not means:
+        raise ValueError("history: no update EMA recorded; train with SGD(..., monitor_update_ema=tau)")
+    fig = _figure(figsize, dpi)
+    norm_ax, mean_ax = fig.subplots(1, 2)
+    epochs = np.arange(1, len(norms) + 1)
+    per_layer = np.asarray(norms, float)
+    for l in range(per_layer.shape[1]):
+        norm_ax.plot(
+            epochs,
+            per_layer[:, l],
+            "-",
+            color=COLOURS[l % len(COLOURS)],
+            marker=MARKERS[l % len(MARKERS)],
+            ms=5,
+            lw=1.6,
+            label=f"layer {l + 1}",
+        )
+    norm_ax.set_title("Per-weight EMA of the update: norm per layer")
+    norm_ax.set_ylabel("||EMA of dW|| (Frobenius)")
+    norm_ax.legend(fontsize=9, frameon=False)
+    mean_ax.plot(np.arange(1, len(means) + 1), means, "-", color=COLOURS[0], marker=MARKERS[0], ms=5, lw=1.6)
+    mean_ax.set_title("EMA of the mean |dW|")
+    mean_ax.set_ylabel("mean |weight change| per mini-batch")
+    for ax in (norm_ax, mean_ax):
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _finish(fig, path, dpi)

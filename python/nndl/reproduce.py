@@ -110,6 +110,7 @@ def train_config(
     """Train one configuration with the C++ engine; test accuracy is recorded after every epoch."""
     import nndl
 
+    from .book.runs import format_seconds
     from .data.arrays import to_arrays
     from .regularization import penalty
 
@@ -146,7 +147,7 @@ def train_config(
             log(
                 f"  {config.label}: epoch {epoch + 1}/{epochs}, test accuracy "
                 f"{100 * curves['test_accuracy'][-1] / len(test_arrays):.2f}% "
-                f"({time.perf_counter() - clock[0]:.0f} s so far)"
+                f"({format_seconds(time.perf_counter() - clock[0])} so far)"
             )
 
     start = time.perf_counter()

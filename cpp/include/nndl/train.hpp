@@ -19,11 +19,18 @@ struct TrainState {
     double update_ema = 0.0;  // EMA of the mean |weight change| per mini-batch (advanced here)
     double ema_tau = 0.0;     // 0: not monitored
     bool ema_started = false;
+    // When not null (and ema_tau > 0): num_params values laid out as the parameters, whose weight
+    // entries hold each weight's own EMA of its signed change per mini-batch (bias entries unused):
+    // E <- (1 - tau) E + tau dW, started at the first dW together with update_ema.
+    T* update_ema_weights = nullptr;
 };
 
 struct Dropout {
     double p = 0.0;    // probability of dropping a hidden unit; 0 disables dropout
     uint64_t key = 0;  // the network's dropout key
+    // false: a mask per example (each example of a mini-batch drops its own units); true: one mask
+    // per mini-batch, the same units dropped for all its examples, as chapter 3 of the book tells it.
+    bool per_mini_batch = false;
 };
 
 struct ChunkResult {

@@ -4,6 +4,7 @@
     nndl train --regularization l2 --lmbda 5 --epochs 10 --save net.json --plot curves.png
     nndl train --data fashion-mnist --json       # one JSON object per line, per epoch
     nndl reproduce --quick --out results/        # chapter 3's comparison, as a Markdown report
+    nndl reproduce --chapter 5 --out docs/book/  # the book's chapter-5 figures, 5 seeds each
 
 User mistakes (bad flags, missing files, data that does not fit the network) print one line on
 stderr and exit with status 1 (2 for a bad command line); Ctrl-C stops training at the next
@@ -27,13 +28,25 @@ def reproduce_command(args: argparse.Namespace) -> int:
     from .. import plots, reproduce
 
     plots.require_matplotlib()
-    report = reproduce.run(
-        args.out,
-        quick=args.quick,
-        epochs=args.epochs,
-        seed=args.seed,
-        log=None if args.quiet else (lambda text: print(text, flush=True)),
-    )
+    log = None if args.quiet else (lambda text: print(text, flush=True))
+    if args.chapter is not None:
+        from .. import book
+        from ..book import runs
+
+        if args.epochs is not None or args.seed != 1:
+            raise UsageError("nndl reproduce: --epochs and --seed belong to the run without --chapter; use --seeds")
+        runs.set_jobs(args.jobs)
+        runs.set_cache(args.cache)
+        book.reproduce(args.chapter, args.out, quick=args.quick, seeds=args.seeds, log=log or (lambda text: None))
+        if not args.quiet:
+            chapter_report, results = (
+                os.path.join(args.out, name) for name in (f"chapter{args.chapter}.md", "results.json")
+            )
+            print(f"Wrote {chapter_report} and {results}")
+        return 0
+    if args.seeds is not None or args.jobs != 1 or args.cache is not None:
+        raise UsageError("nndl reproduce: --seeds, --jobs and --cache need --chapter (the run without it uses --seed)")
+    report = reproduce.run(args.out, quick=args.quick, epochs=args.epochs, seed=args.seed, log=log)
     if not args.quiet:
         print(f"Wrote {report}")
     return 0

@@ -6,6 +6,7 @@ import argparse
 import math
 from typing import Any, Callable
 
+from ..book import CHAPTER_MODULES
 from .status import UsageError
 
 # The default lmbda for L1. With eta 0.5 and n = 50,000 the L1 step shrinks every weight by
@@ -32,6 +33,16 @@ def _int_list(text: str) -> list[int]:
     if len(sizes) < 2 or min(sizes) < 1:
         raise argparse.ArgumentTypeError(f"expected at least two positive layer sizes such as 784,30,10, got {text!r}")
     return sizes
+
+
+def _seed_list(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seeds such as 1,2,3, got {text!r}") from None
+    if not seeds or min(seeds) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative integer seeds such as 1,2,3, got {text!r}")
+    return seeds
 
 
 def _bounded(
@@ -138,6 +149,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="probability of dropping a hidden unit (default: 0)",
     )
+    sgd.add_argument(
+        "--dropout-masks",
+        default="per-example",
+        choices=["per-example", "per-mini-batch"],
+        help="a dropout mask for each example, or one set of dropped units per mini-batch as in the "
+        "book's chapter 3 (default: per-example)",
+    )
     sgd.add_argument("--momentum", type=_bounded(float, 0, 1, high_open=True), default=0.0, help="(default: 0)")
     sgd.add_argument(
         "--early-stopping",
@@ -152,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         metavar="N",
         help="halve eta after N epochs without improvement (default: off)",
+    )
+
+    sgd.add_argument(
+        "--update-ema",
+        type=_bounded(float, 0, 1, low_open=True),
+        default=None,
+        metavar="TAU",
+        help="track the moving averages of the update with weight TAU per mini-batch (e.g. 0.01): of the mean "
+        "|dW| and of each weight's own dW; prints them per epoch (default: off)",
     )
 
     data = train.add_argument_group("data")
@@ -183,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--save", metavar="FILE", help="save the trained network as the book's JSON (also on Ctrl-C)")
     out.add_argument("--plot", metavar="FILE", help="write the learning curves to a PNG (needs nndl[plot])")
     out.add_argument(
+        "--plot-update-ema",
+        metavar="FILE",
+        help="write the update EMA per epoch to a PNG (with --update-ema; needs nndl[plot])",
+    )
+    out.add_argument(
         "--monitor-training",
         action="store_true",
         help="also report cost and accuracy on the training data each epoch (on with --plot)",
@@ -202,16 +234,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     repro = commands.add_parser(
         "reproduce",
-        help="run the chapter-3 comparison (none, L2, L1 methods) and write a report",
-        description="Train 784-30-10 on MNIST with no regularization, L2, each L1 method and elastic net, "
-        "and write report.md with a table and figures.",
+        help="reproduce the book's figures (--chapter 1|3|5) or the chapter-3 regularizer comparison",
+        description="With --chapter N: every figure the book quotes in chapter N, each run for several seeds, "
+        "written to DIR/chapterN.md with figures, rows merged into DIR/results.json. Without --chapter: the "
+        "chapter-3 regularizer comparison (784-30-10, no regularization, L2, each L1 method, elastic net; one "
+        "seed), written to DIR/report.md.",
     )
-    repro.add_argument("--quick", action="store_true", help="a small version (a subset, few epochs; about a minute)")
+    repro.add_argument(
+        "--chapter",
+        type=int,
+        choices=sorted(CHAPTER_MODULES),
+        default=None,
+        help="the book's chapter whose figures to run",
+    )
+    repro.add_argument("--quick", action="store_true", help="a small version (a subset, few epochs, 2 seeds)")
     repro.add_argument(
         "--out", default="nndl-reproduce", metavar="DIR", help="where to write (default: nndl-reproduce)"
     )
-    repro.add_argument("--epochs", type=_bounded(int, 1), default=None, help="override the number of epochs")
-    repro.add_argument("--seed", type=_bounded(int, 0), default=1, help="(default: 1)")
+    repro.add_argument(
+        "--seeds",
+        type=_seed_list,
+        default=None,
+        help="with --chapter: seeds, e.g. 1,2,3,4,5 (default: 1-5; quick: 1,2)",
+    )
+    repro.add_argument(
+        "--jobs",
+        type=_bounded(int, 1),
+        default=1,
+        help="with --chapter: runs of an experiment trained at once, one thread each (default: 1)",
+    )
+    repro.add_argument(
+        "--cache",
+        default=None,
+        metavar="DIR",
+        help="with --chapter: keep each finished run in DIR and reuse it (resume an interrupted run, rewrite a report)",
+    )
+    repro.add_argument(
+        "--epochs", type=_bounded(int, 1), default=None, help="without --chapter: override the number of epochs"
+    )
+    repro.add_argument("--seed", type=_bounded(int, 0), default=1, help="without --chapter: the seed (default: 1)")
     repro.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     repro.set_defaults(command="reproduce")
 

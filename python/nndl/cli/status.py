@@ -4,6 +4,7 @@ from __future__ import annotations
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_TRAINING_FAILED = 3  # training ran but diverged, saturated or killed its units (a TrainingWarning)
 EXIT_INTERRUPTED = 130  # the shell's convention for "stopped by SIGINT"
 
 

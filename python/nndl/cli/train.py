@@ -8,12 +8,15 @@ import json
 import os
 import sys
 import time
+import warnings
 from typing import Any, Callable
 
+from ..training.diagnosis import check_cost
+from ..wording import count
 from .interrupt import InterruptFlag, StopRequested
 from .parser import COST_NAMES
 from .progress import ProgressBar
-from .status import EXIT_INTERRUPTED, UsageError
+from .status import EXIT_INTERRUPTED, EXIT_TRAINING_FAILED, UsageError
 
 
 def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any, str]:
@@ -105,7 +108,9 @@ def train_command(args: argparse.Namespace) -> int:
     say: Callable[[str], None] = (lambda text: None) if quiet else (lambda text: print(text, flush=True))
     show_bar = args.progress if args.progress is not None else (sys.stderr.isatty() and not args.quiet)
 
-    if args.plot:
+    if args.plot_update_ema and args.update_ema is None:
+        raise UsageError("nndl train: --plot-update-ema needs --update-ema TAU")
+    if args.plot or args.plot_update_ema:
         from .. import plots
 
         plots.require_matplotlib()  # fail before training, not after
@@ -147,7 +152,8 @@ def train_command(args: argparse.Namespace) -> int:
     )
     say(
         f"Training {net!r} on {n:,} images of {data_name} (validation {len(validation[0]):,}, test "
-        f"{len(test_arrays):,}): {args.epochs} epochs, mini-batch {args.mini_batch_size}, eta {args.eta:g}, {reg_text}"
+        f"{len(test_arrays):,}): {count(args.epochs, 'epoch')}, mini-batch {args.mini_batch_size}, "
+        f"eta {args.eta:g}, {reg_text}"
     )
     if args.json:
         _emit_json(
@@ -176,6 +182,7 @@ def train_command(args: argparse.Namespace) -> int:
         "training_accuracy": [],
     }
     bar = ProgressBar(sys.stderr, show_bar, args.epochs)
+    warned: set[str] = set()  # check_cost warns once per run
     epoch_started = [time.perf_counter()]
     flag = InterruptFlag()
 
@@ -188,6 +195,7 @@ def train_command(args: argparse.Namespace) -> int:
             correct = net.accuracy(val_arrays)
             history["evaluation_cost"].append(cost)
             history["evaluation_accuracy"].append(correct)
+            check_cost(cost, "validation data", epoch + 1, args.eta, warned, depth=-4)
             record.update(
                 validation_cost=cost, validation_correct=correct, validation_accuracy=correct / len(val_arrays)
             )
@@ -197,6 +205,7 @@ def train_command(args: argparse.Namespace) -> int:
             correct = net.accuracy(train_arrays)
             history["training_cost"].append(cost)
             history["training_accuracy"].append(correct)
+            check_cost(cost, "training data", epoch + 1, args.eta, warned, depth=-4)
             record.update(training_cost=cost, training_correct=correct, training_accuracy=correct / n)
             parts.append(f"training accuracy {_percent(correct, n)}, cost {cost:.4f}")
         seconds = time.perf_counter() - epoch_started[0]
@@ -218,7 +227,11 @@ def train_command(args: argparse.Namespace) -> int:
 
     interrupted: StopRequested | None = None
     result = None
-    with flag:
+    # What went wrong without an error (a cost that became infinite, saturated outputs, dead
+    # units): recorded, told in one line each at the end, and the exit status says so.
+    trouble: list[str] = []
+    with flag, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", nndl.TrainingWarning)
         try:
             bar.restart()
             epoch_started[0] = time.perf_counter()
@@ -228,12 +241,14 @@ def train_command(args: argparse.Namespace) -> int:
                 args.mini_batch_size,
                 args.eta,
                 lmbda=args.lmbda,
-                evaluation_data=val_arrays if (args.early_stopping or args.halve_eta_after) else None,
+                evaluation_data=val_arrays,
                 regularization=regularization,
                 l1_method=args.l1_method,
                 l1_ratio=args.l1_ratio,
                 dropout=args.dropout,
+                dropout_masks=args.dropout_masks.replace("-", "_"),
                 momentum=args.momentum,
+                monitor_update_ema=args.update_ema,
                 early_stopping_n=args.early_stopping,
                 halve_eta_after=args.halve_eta_after,
                 verbose=False,
@@ -243,6 +258,11 @@ def train_command(args: argparse.Namespace) -> int:
             interrupted = stop
         finally:
             bar.clear()
+    for warning in caught:
+        if issubclass(warning.category, nndl.TrainingWarning):
+            trouble.append(str(warning.message))
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
 
     if interrupted is not None:
         where = "at the end of epoch" if interrupted.done == interrupted.total else "in epoch"
@@ -261,8 +281,10 @@ def train_command(args: argparse.Namespace) -> int:
                 }
             )
     elif result is not None and result.stopped_early:
-        say(f"Stopped early after {len(result.eta)} epochs (no better validation accuracy).")
+        say(f"Stopped early after {count(len(result.eta), 'epoch')} (no better validation accuracy).")
 
+    if interrupted is None and result is not None and args.update_ema is not None:
+        _report_update_ema(result, args, say)
     if interrupted is None:
         correct = net.accuracy(test_arrays)
         zeros = net.sparsity()[0]
@@ -310,4 +332,24 @@ def train_command(args: argparse.Namespace) -> int:
             evaluation_name="validation",
         )
         say(f"Wrote the learning curves to {args.plot}")
-    return EXIT_INTERRUPTED if interrupted is not None else 0
+    if args.plot_update_ema and result is not None and result.update_ema:
+        from .. import plots
+
+        plots.update_ema(result, args.plot_update_ema, title=f"Update EMA, tau {args.update_ema:g} ({reg_text})")
+        say(f"Wrote the update EMA figure to {args.plot_update_ema}")
+    if interrupted is not None:
+        return EXIT_INTERRUPTED
+    if trouble:  # the first is the cause; later ones are mostly its consequences
+        more = f" (and {count(len(trouble) - 1, 'more warning')})" if len(trouble) > 1 else ""
+        print(f"nndl: training failed: {trouble[0]}{more}", file=sys.stderr, flush=True)
+        return EXIT_TRAINING_FAILED
+    return 0
+
+
+def _report_update_ema(result: Any, args: argparse.Namespace, say: Callable[[str], None]) -> None:
+    """One line per epoch: the EMA of the mean |dW| and the norm of each layer's per-weight EMA."""
+    for epoch, (mean, norms) in enumerate(zip(result.update_ema, result.update_ema_norms), start=1):
+        layers = ", ".join(f"layer {l} {v:.3e}" for l, v in enumerate(norms, start=1))
+        say(f"Update EMA (tau {args.update_ema:g}) after epoch {epoch}: mean |dW| {mean:.3e}; ||EMA of dW|| {layers}")
+        if args.json:
+            _emit_json({"event": "update_ema", "epoch": epoch, "mean_abs_change": mean, "layer_norms": norms})

@@ -7,6 +7,7 @@ from __future__ import annotations
 from .arrays import Arrays, book_form, checked_inputs, is_array_form, to_arrays, vectorized_result
 from .book_pickle import load_mnist_pickle
 from .catalog import DATASETS, KnownDataset, RemoteFile, default_cache_dir, fetch, load
+from .csv_file import load_csv
 from .errors import DatasetError, FetchError
 from .idx import load_idx, pixels_in_unit_range, read_idx
 from .mnist import MNIST_FILES, load_mnist
@@ -25,6 +26,7 @@ __all__ = [
     "fetch",
     "is_array_form",
     "load",
+    "load_csv",
     "load_idx",
     "load_mnist",
     "load_mnist_pickle",

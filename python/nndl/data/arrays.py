@@ -39,14 +39,38 @@ def vectorized_result(j: int, n_out: int = 10) -> np.ndarray:
     return e
 
 
+def _is_pandas(value: object) -> bool:
+    """A pandas DataFrame or Series (recognised without importing pandas)."""
+    return type(value).__module__.split(".")[0] == "pandas" and hasattr(value, "to_numpy")
+
+
+def _array_part(value: object) -> object:
+    """A pandas DataFrame or Series as its numpy array; anything else unchanged."""
+    return value.to_numpy() if _is_pandas(value) else value  # type: ignore[attr-defined]
+
+
 def is_array_form(data: object) -> bool:
-    return (
-        isinstance(data, tuple)
-        and len(data) == 2
-        and isinstance(data[0], np.ndarray)
-        and data[0].ndim == 2
-        and isinstance(data[1], np.ndarray)
-    )
+    if not (isinstance(data, tuple) and len(data) == 2):
+        return False
+    X, y = (_array_part(part) for part in data)
+    return isinstance(X, np.ndarray) and X.ndim == 2 and isinstance(y, np.ndarray)
+
+
+def _integral_labels(targets: np.ndarray, n: int, name: str) -> np.ndarray | None:
+    """Float labels ``(n,)`` that are all whole numbers (as ``np.loadtxt`` reads a label column) as
+    int64; None when ``targets`` is not a flat float array; ValueError when some are not whole."""
+    if targets.shape != (n,) or not np.issubdtype(targets.dtype, np.floating):
+        return None
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(targets) & (targets == np.round(targets))
+    if not whole.all():
+        bad = int(np.argmin(whole))
+        raise ValueError(
+            f"{name}: float labels must be whole numbers (class indices), got {float(targets[bad]):g} "
+            f"at example {bad}; "
+            "targets of shape (n, n_out) give one value per output"
+        )
+    return targets.astype(np.int64)
 
 
 def to_arrays(
@@ -60,7 +84,7 @@ def to_arrays(
     if isinstance(data, Arrays):
         X, targets = data.X, data.Y
     elif is_array_form(data):
-        X, targets = data
+        X, targets = (np.asarray(_array_part(part)) for part in data)
     else:
         X, targets = _stack_examples(data, n_in, n_out, name, dtype)
     if not np.issubdtype(X.dtype, np.floating) and not np.issubdtype(X.dtype, np.integer):
@@ -74,6 +98,9 @@ def to_arrays(
     if check_finite_inputs and not np.isfinite(X).all():
         raise ValueError(f"{name}: inputs contain NaN or infinity")
     n = X.shape[0]
+    whole = _integral_labels(targets, n, name)
+    if whole is not None:
+        targets = whole
     if np.issubdtype(targets.dtype, np.integer) or targets.dtype == np.bool_:
         if targets.shape != (n,):
             raise ValueError(f"{name}: integer labels must have shape ({n},), got {targets.shape}")
@@ -87,7 +114,8 @@ def to_arrays(
     elif np.issubdtype(targets.dtype, np.floating):
         if targets.shape != (n, n_out):
             raise ValueError(
-                f"{name}: targets must have shape ({n}, {n_out}) (or integer labels ({n},)), got {targets.shape}"
+                f"{name}: got targets of shape {targets.shape}; expected ({n}, {n_out}) (one value per output) or "
+                f"labels ({n},)"
             )
         with np.errstate(over="ignore", invalid="ignore"):
             Y = np.require(targets, dtype=dtype, requirements=["C", "A"])

@@ -43,10 +43,10 @@ def read_idx(path: str | os.PathLike[str] | bytes, name: str = "file") -> np.nda
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def pixels_in_unit_range(images: np.ndarray) -> np.ndarray:
-    """Images (n, ...) as a 64-byte-aligned float64 array (n, pixels) scaled by 1/255 (8-bit pixels to [0, 1])."""
-    X = aligned_empty((len(images), int(np.prod(images.shape[1:], dtype=np.int64))), np.float64)
-    np.divide(images.reshape(len(images), -1), 255.0, out=X)
+def pixels_in_unit_range(images: np.ndarray, dtype: Any = np.float64) -> np.ndarray:
+    """Images (n, ...) as a 64-byte-aligned array (n, pixels) of ``dtype`` scaled by 1/255 (8-bit pixels to [0, 1])."""
+    X = aligned_empty((len(images), int(np.prod(images.shape[1:], dtype=np.int64))), np.dtype(dtype))
+    np.divide(images.reshape(len(images), -1), 255.0, out=X, casting="same_kind")
     return X
 
 

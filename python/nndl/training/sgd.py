@@ -5,14 +5,19 @@ on the same random draws."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..checks import check_int, check_real
+from ..checks import check_choice, check_int, check_real
 from ..data.arrays import to_arrays
 from ..regularization import UpdateOptions
+from ..wording import count
+from . import diagnosis
 from .errors import DivergenceError, NonFiniteInput
 from .history import History
+from .progress_bar import TqdmProgress
+from .warnings import TrainingWarning
 
 if TYPE_CHECKING:
     from ..network_base import NetworkBase
@@ -30,6 +35,7 @@ class TrainingRun:
     dropout: float
     ema_tau: float | None
     progress: ProgressCallback | None
+    dropout_masks: str = "per_example"  # or "per_mini_batch": one set of dropped units per mini-batch
 
 
 def run_sgd(
@@ -53,12 +59,15 @@ def run_sgd(
     early_stopping_n: int = 0,
     halve_eta_after: int = 0,
     verbose: bool = True,
-    progress: ProgressCallback | None = None,
+    progress: ProgressCallback | bool | None = None,
+    dropout_masks: str = "per_example",
 ) -> History:
     """The body of ``NetworkBase.SGD`` (which documents the arguments), run for ``net``."""
+    net._check_overrides()
     epochs = check_int("epochs", epochs, low=0)
     update = UpdateOptions.checked(eta, lmbda, 1, regularization, l1_method, l1_ratio, momentum)
     dropout = check_real("dropout", dropout, low=0.0, high=1.0, high_inclusive=False)
+    dropout_masks = check_choice("dropout_masks", dropout_masks, ("per_example", "per_mini_batch"))
     ema_tau = (
         None
         if monitor_update_ema is None
@@ -66,8 +75,8 @@ def run_sgd(
     )
     early_stopping_n = check_int("early_stopping_n", early_stopping_n, low=0)
     halve_eta_after = check_int("halve_eta_after", halve_eta_after, low=0)
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress: expected a function progress(epoch, done, total), got {progress!r}")
+    if progress is not None and not isinstance(progress, bool) and not callable(progress):
+        raise TypeError(f"progress: expected True, False or a function progress(epoch, done, total), got {progress!r}")
     # Every epoch reads every example, so an engine that checks inputs as it reads them finds a
     # bad one in the first epoch, before any monitor or early-stopping logic looks at the data.
     inputs_checked_in_training = net.checks_inputs_while_training and epochs > 0
@@ -91,15 +100,77 @@ def run_sgd(
     update = UpdateOptions(
         update.eta, update.lmbda, n, update.regularization, update.l1_method, update.l1_ratio, update.momentum
     )
-    run = TrainingRun(update, mini_batch_size, dropout, ema_tau, progress)
+    net._check_update_options(update, dropout)
+    diagnosis.check_input_scale(net.activations, train.X, "training_data")
+    if dropout and net.num_layers == 2:
+        warnings.warn(
+            f"dropout: a network without hidden layers has no unit to drop ({dropout:g} has no effect)",
+            TrainingWarning,
+            stacklevel=4,
+        )
+    bar = TqdmProgress(epochs) if progress is True else None
+    try:
+        history = _train(
+            net,
+            train,
+            evaluation,
+            epochs,
+            TrainingRun(update, mini_batch_size, dropout, ema_tau, None, dropout_masks),
+            verbose,
+            monitor_evaluation_cost,
+            monitor_evaluation_accuracy,
+            monitor_training_cost,
+            monitor_training_accuracy,
+            early_stopping_n,
+            halve_eta_after,
+            bar if bar is not None else (None if isinstance(progress, bool) else progress),
+            inputs_checked_in_training,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if epochs:
+        sample = evaluation if evaluation is not None else train
+        diagnosis.check_units(
+            net.weights,
+            net.biases,
+            net.activations,
+            sample.X,
+            "evaluation_data" if evaluation is not None else "training_data",
+            history.eta[-1],
+        )
+    return history
+
+
+def _train(
+    net: NetworkBase,
+    train: Any,
+    evaluation: Any,
+    epochs: int,
+    run: TrainingRun,
+    verbose: bool,
+    monitor_evaluation_cost: bool,
+    monitor_evaluation_accuracy: bool,
+    monitor_training_cost: bool,
+    monitor_training_accuracy: bool,
+    early_stopping_n: int,
+    halve_eta_after: int,
+    progress: ProgressCallback | None,
+    inputs_checked_in_training: bool,
+) -> History:
+    """The epochs of ``run_sgd``, its arguments checked."""
+    update, n, ema_tau = run.update, len(train), run.ema_tau
+    run.progress = progress
     saved = net._state_before_training() if inputs_checked_in_training else None
     net._reset_training_state()
+    warned: set[str] = set()
 
     evaluation_cost: list[float] = []
     evaluation_accuracy: list[int] = []
     training_cost: list[float] = []
     training_accuracy: list[int] = []
     update_ema: list[float] = []
+    update_ema_weights: list[list[Any]] = []
     etas: list[float] = []
     best_accuracy, epochs_since_best = -1, 0
     eta0 = update.eta
@@ -118,10 +189,12 @@ def run_sgd(
             ) from None
         if ema_tau is not None and ema is not None:
             update_ema.append(float(ema))
+            update_ema_weights.append(net._update_ema_weights_copy())
         if verbose:
             print(f"Epoch {epoch} training complete")
         if monitor_training_cost:
             training_cost.append(net._total_cost(train, run.update))
+            diagnosis.check_cost(training_cost[-1], "training data", epoch, run.update.eta, warned)
             if verbose:
                 print(f"Cost on training data: {training_cost[-1]}")
         if monitor_training_accuracy:
@@ -135,6 +208,7 @@ def run_sgd(
             cost_sum, eval_correct = net._evaluate(evaluation)
             if monitor_evaluation_cost:
                 evaluation_cost.append(cost_sum / len(evaluation) + net._penalty(run.update))
+                diagnosis.check_cost(evaluation_cost[-1], "evaluation data", epoch, run.update.eta, warned)
                 if verbose:
                     print(f"Cost on evaluation data: {evaluation_cost[-1]}")
             if monitor_evaluation_accuracy:
@@ -151,7 +225,7 @@ def run_sgd(
             if early_stopping_n and epochs_since_best >= early_stopping_n:
                 stopped_early = True
                 if verbose:
-                    print(f"Early stopping: no improvement in {early_stopping_n} epochs")
+                    print(f"Early stopping: no improvement in {count(early_stopping_n, 'epoch')}")
                 break
             if halve_eta_after and epochs_since_best >= halve_eta_after:
                 new_eta = run.update.eta / 2
@@ -167,5 +241,12 @@ def run_sgd(
                 if verbose:
                     print(f"Halving eta to {new_eta}")
     return History(
-        evaluation_cost, evaluation_accuracy, training_cost, training_accuracy, update_ema, etas, stopped_early
+        evaluation_cost,
+        evaluation_accuracy,
+        training_cost,
+        training_accuracy,
+        update_ema,
+        etas,
+        stopped_early,
+        update_ema_weights,
     )
