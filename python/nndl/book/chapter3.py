@@ -291,7 +291,7 @@ def _l1_section(l1_rows: list[dict[str, Any]], rows: list[dict[str, Any]]) -> st
         "",
     ]
     if beats:
-        names = ", ".join(f"{r['experiment'].removeprefix('L1 exercise: ')}" for r in beats)
+        names = "; ".join(f"{r['experiment'].removeprefix('L1 exercise: ')}" for r in beats)
         lines.append(
             f"**Answer:** yes. These beat no regularization ({100 * none['mean']:.2f}% ± {100 * none['sd']:.2f}) "
             f"by more than two standard errors of both means: {names}."
