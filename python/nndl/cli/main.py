@@ -39,8 +39,10 @@ def reproduce_command(args: argparse.Namespace) -> int:
         runs.set_cache(args.cache)
         book.reproduce(args.chapter, args.out, quick=args.quick, seeds=args.seeds, log=log or (lambda text: None))
         if not args.quiet:
-            report, results = (os.path.join(args.out, name) for name in (f"chapter{args.chapter}.md", "results.json"))
-            print(f"Wrote {report} and {results}")
+            chapter_report, results = (
+                os.path.join(args.out, name) for name in (f"chapter{args.chapter}.md", "results.json")
+            )
+            print(f"Wrote {chapter_report} and {results}")
         return 0
     if args.seeds is not None or args.jobs != 1 or args.cache is not None:
         raise UsageError("nndl reproduce: --seeds, --jobs and --cache need --chapter (the run without it uses --seed)")
