@@ -169,6 +169,7 @@ def test_reproduce_chapter_quick_writes_report_figures_and_rows(tmp_path, chapte
     for png in re.findall(r"\]\(([^)]+\.png)\)", report):
         assert (tmp_path / png).stat().st_size > 1000
     assert "(quick run)" in report
+    assert f"## Chapter {chapter}: [chapter{chapter}.md]" in (tmp_path / "README.md").read_text()
     if chapter == 5:
         speeds = [r for r in rows if r["experiment"].startswith("speed of learning")]
         assert len(speeds) == 9 and all(r["values"][0] > 0 for r in speeds)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .results import merge_rows
+from .results import merge_rows, report_table, verdict
 
 
 class ChapterRun(Protocol):
@@ -61,8 +61,39 @@ def reproduce(
         raise ValueError(f"seeds: expected non-negative integers, got {seeds!r}")
     out = Path(out)
     rows = chapter_run(chapter)(out, quick=quick, seeds=seeds, log=log)
-    merge_rows(out / "results.json", chapter, rows)
+    merged = merge_rows(out / "results.json", chapter, rows)
+    write_index(out, merged)
     return rows
 
 
-__all__ = ["CHAPTER_MODULES", "available_chapters", "chapter_run", "reproduce"]
+def write_index(out: Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """out/README.md: per chapter in results.json, its rows with a book figure, and a link to its report."""
+    parts = [
+        "# The book's figures, reproduced with error bars",
+        "",
+        "Each chapter's report has every row, the figures and the settings; `results.json` has the numbers. "
+        "Below: the rows where the book quotes a figure.",
+        "",
+    ]
+    for chapter in sorted({int(r["chapter"]) for r in rows}):
+        module = (
+            importlib.import_module(f"{__name__}.{CHAPTER_MODULES[chapter]}") if chapter in CHAPTER_MODULES else None
+        )
+        claims = getattr(module, "CLAIMS", {})
+        differences = getattr(module, "DIFFERENCES", {})
+        quoted = [r for r in rows if r["chapter"] == chapter and r["book"] is not None]
+        verdicts = [verdict(r, claims.get(r["experiment"], "about")) for r in quoted]
+        parts += [
+            f"## Chapter {chapter}: [chapter{chapter}.md](chapter{chapter}.md)",
+            "",
+            f"{verdicts.count('reproduced')} of {len(quoted)} quoted figures reproduced.",
+            "",
+            report_table(quoted, claims, differences),
+            "",
+        ]
+    path = out / "README.md"
+    path.write_text("\n".join(parts))
+    return path
+
+
+__all__ = ["CHAPTER_MODULES", "available_chapters", "chapter_run", "reproduce", "write_index"]

@@ -73,7 +73,8 @@ INIT_SETTINGS = {
 }
 # The book's multiple_eta.py: lmbda 5, 30 epochs, the default initializer, training cost per epoch.
 ETAS = (0.025, 0.25, 2.5)
-L1_LMBDAS = (1.0, 2.0, 5.0, 10.0)
+TRAINING_COST_IMAGES = 10_000
+L1_LMBDAS = (1.0, 2.0, 5.0)
 L1_METHODS = ("subgradient", "proximal", "cumulative")
 
 CLAIMS: dict[str, Claim] = {
@@ -153,7 +154,10 @@ def run(out: Path, *, quick: bool, seeds: Sequence[int] | None, log: Callable[[s
     eta_curves = {}
     for eta in ETAS:
         setting = Setting(S30, eta, 30, lmbda=5.0, regularization="l2")
-        runs = train_seeds(setting, scale, data.training, {"training": data.training}, log, f"eta {eta}")
+        # The training cost is measured on the first 10,000 training images (the penalty still
+        # scaled by all 50,000): a pass over all of them every epoch costs a third of an epoch.
+        watched = {"training": data.first(min(TRAINING_COST_IMAGES, len(data.training)))}
+        runs = train_seeds(setting, scale, data.training, watched, log, f"eta {eta}")
         eta_curves[f"η = {eta}"] = stack(runs, "training", "cost")
         rows.append(
             make_row(
@@ -164,7 +168,8 @@ def run(out: Path, *, quick: bool, seeds: Sequence[int] | None, log: Callable[[s
                 scale.seeds,
                 [c.cost["training"][-1] for c in runs],
                 scale.setting(setting).epochs,
-                "multiple_eta.py's setting: default initializer, L2 lmbda 5 (penalty included in the cost). The book "
+                f"multiple_eta.py's setting: default initializer, L2 lmbda 5 (penalty included in the cost), the cost "
+                f"measured on the first {TRAINING_COST_IMAGES:,} training images. The book "
                 "shows the curves without numbers: eta 0.025 decreases smoothly, eta 0.25 levels off, eta 2.5 "
                 "oscillates from the start.",
             )
@@ -286,7 +291,7 @@ def _l1_section(l1_rows: list[dict[str, Any]], rows: list[dict[str, Any]]) -> st
         "",
     ]
     if beats:
-        names = ", ".join(f"{r['experiment'].removeprefix('L1 exercise: ')}" for r in beats)
+        names = "; ".join(f"{r['experiment'].removeprefix('L1 exercise: ')}" for r in beats)
         lines.append(
             f"**Answer:** yes. These beat no regularization ({100 * none['mean']:.2f}% ± {100 * none['sd']:.2f}) "
             f"by more than two standard errors of both means: {names}."
