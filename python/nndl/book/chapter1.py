@@ -38,6 +38,10 @@ from .runs import (
 
 CHAPTER = 1
 SVC_TODAY_IMAGES = 10_000
+BOOK_SVC_NAME = "SVC, the book's defaults (gamma 'auto')"
+# False leaves out the book's SVC (all training images, minutes of a core or, on a busy shared
+# machine, more than an hour); the report then says it was not measured.
+BOOK_SVC = True
 
 # (experiment, setting, book figure, measure: "best" or "final" epoch)
 NETWORK_RUNS: list[tuple[str, Setting, float | None, str]] = [
@@ -123,7 +127,16 @@ def run(out: Path, *, quick: bool, seeds: Sequence[int] | None, log: Callable[[s
             claims,
             DIFFERENCES,
             [
-                ("Notes", "\n".join(f"- **{r['experiment']}**: {r['note']}" for r in rows if r["note"])),
+                (
+                    "Notes",
+                    "\n".join(f"- **{r['experiment']}**: {r['note']}" for r in rows if r["note"])
+                    + (
+                        ""
+                        if BOOK_SVC
+                        else f"\n- **{BOOK_SVC_NAME}** (the book's 94.35%): not measured in this run; it did not "
+                        "finish in the time the shared machine allowed."
+                    ),
+                ),
                 (
                     "Test accuracy per epoch",
                     "![chapter1_test_accuracy.png](chapter1_test_accuracy.png)\n\nMean over the seeds, the band from "
@@ -154,10 +167,12 @@ def _baselines(data: MNIST, scale: Scale, log: Callable[[str], None]) -> list[di
     # The book's SVC on all 50,000 images took minutes of a core here; today's default gamma is run
     # on the first 10,000 only (what the shared machine allowed), and is no comparison with the book.
     n_svc_today = min(SVC_TODAY_IMAGES, len(data.training))
-    for name, gamma, book, n in (
-        ("SVC, the book's defaults (gamma 'auto')", "auto", 0.9435, len(data.training)),
-        (f"SVC, today's defaults (gamma 'scale'), first {n_svc_today:,} images", "scale", None, n_svc_today),
-    ):
+    svcs: list[tuple[str, str, float | None, int]] = [
+        (f"SVC, today's defaults (gamma 'scale'), first {n_svc_today:,} images", "scale", None, n_svc_today)
+    ]
+    if BOOK_SVC:
+        svcs.insert(0, (BOOK_SVC_NAME, "auto", 0.9435, len(data.training)))
+    for name, gamma, book, n in svcs:
         log(f"chapter 1: {name}")
         training = data.first(n)
         key = {"gamma": gamma, "n_training": len(training), "n_test": len(data.test)}
