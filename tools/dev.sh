@@ -21,5 +21,6 @@ python -m pip install --quiet "scikit-build-core>=0.10" "pybind11>=2.13" cmake n
 tag=$(python -c 'import sys; print(sys.implementation.cache_tag)')
 python -m pip install --quiet --no-build-isolation \
     -Ceditable.rebuild=true -Ceditable.verbose=false -Cbuild-dir="build/editable-$tag" \
-    -e ".[test,lint]"
+    -e ".[lint]"
+python -m pip install --quiet --group test
 python -m pytest "$@"
