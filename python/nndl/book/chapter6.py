@@ -250,7 +250,7 @@ def run(
     vote_seeds = [100 + k for k in range(VOTE_NETWORKS)]
     started = time.perf_counter()
     tasks = [delayed(train_row)(dropout_row, data, seed, epochs) for seed in vote_seeds]
-    trained = compute(*tasks)  # type: ignore[no-untyped-call]
+    trained = compute(*tasks)
     elapsed = time.perf_counter() - started
     accuracy = vote([net for net, _ in trained], *data.test)
     full_vote = timings[dropout_row.experiment][0] * dropout_row.epochs * VOTE_NETWORKS
