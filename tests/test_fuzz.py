@@ -242,6 +242,12 @@ CRASHING_PICKLE = base64.b64decode(
 def _run_pickle_child(tmp_path, seeds: list, budget: int, seed: int) -> subprocess.CompletedProcess:
     script = tmp_path / "fuzz_pickle.py"
     script.write_text(PICKLE_CHILD)
+    env = dict(os.environ)
+    if "asan" in env.get("LD_PRELOAD", ""):
+        # The child caps its address space at 3 GB (RLIMIT_AS), except under ASan, which reserves
+        # terabytes up front: there ASan's own limits stand in for it, so that a mutated pickle asking
+        # for ~20 GB gets MemoryError (a DatasetError) instead of the kernel's OOM killer (seen in CI).
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":max_allocation_size_mb=3072:soft_rss_limit_mb=4096"
     return subprocess.run(
         [
             sys.executable,
@@ -254,6 +260,7 @@ def _run_pickle_child(tmp_path, seeds: list, budget: int, seed: int) -> subproce
         capture_output=True,
         text=True,
         timeout=600,
+        env=env,
     )
 
 
