@@ -72,7 +72,7 @@ std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& a
                                                            py::array& Y, py::array& order, int64_t mini_batch_size,
                                                            int64_t batch_begin, int64_t batch_end,
                                                            const UpdateRule& rule, const Dropout& dropout,
-                                                           PyTrainState& py_state) {
+                                                           PyTrainState& py_state, bool sparse_inputs) {
     const auto P = static_cast<py::ssize_t>(arch.num_params());
     T* p = checked_array<T>(params, "params", {P}, true);
     const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
@@ -111,8 +111,8 @@ std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& a
     ChunkResult result;
     {
         py::gil_scoped_release release;
-        result =
-            train_minibatches<T>(arch, p, x, y, n, ord, mini_batch_size, batch_begin, batch_end, rule, dropout, state);
+        result = train_minibatches<T>(arch, p, x, y, n, ord, mini_batch_size, batch_begin, batch_end, rule, dropout,
+                                      state, sparse_inputs);
     }
     py_state.l1_total = state.l1_total;
     py_state.step = state.step;
@@ -176,19 +176,20 @@ PYBIND11_MODULE(_core, m) {
         "train_minibatches",
         [](const Architecture& arch, py::array params, py::array X, py::array Y, py::array order,
            int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end, const UpdateRule& rule,
-           const Dropout& dropout, PyTrainState& state) {
+           const Dropout& dropout, PyTrainState& state, bool sparse_inputs) {
             if (is_float32(params))
                 return train_minibatches_typed<float>(arch, params, X, Y, order, mini_batch_size, batch_begin,
-                                                      batch_end, rule, dropout, state);
+                                                      batch_end, rule, dropout, state, sparse_inputs);
             return train_minibatches_typed<double>(arch, params, X, Y, order, mini_batch_size, batch_begin, batch_end,
-                                                   rule, dropout, state);
+                                                   rule, dropout, state, sparse_inputs);
         },
         py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
         py::arg("order").noconvert(), py::arg("mini_batch_size"), py::arg("batch_begin"), py::arg("batch_end"),
-        py::arg("rule"), py::arg("dropout"), py::arg("state"),
+        py::arg("rule"), py::arg("dropout"), py::arg("state"), py::arg("sparse_inputs") = false,
         "Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,\n"
         "nonfinite_position): the position in order of an example with NaN or infinite inputs (its mini-batch\n"
-        "not trained), or -1.");
+        "not trained), or -1. sparse_inputs: the first layer reads only nonzero inputs (the same numbers on\n"
+        "the SIMD kernel sets, less arithmetic when most inputs are exact zeros).");
 
     m.def(
         "backprop",

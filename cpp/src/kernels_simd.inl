@@ -44,6 +44,16 @@
 #else
 #define NNDL_IN_REGISTER(v) ((void)0)
 #endif
+// The same for a scalar in a loop whose iterations must stay one multiply-add each: without it GCC
+// vectorizes a short tail loop into one vector multiply and a chain of separate additions, rounding
+// differently from the fused multiply-add the sparse path (and a shorter tail) gets.
+#if defined(__x86_64__) || defined(__i386__)
+#define NNDL_SCALAR_STEP(s) asm("" : "+x"(s))
+#elif defined(__aarch64__)
+#define NNDL_SCALAR_STEP(s) asm("" : "+w"(s))
+#else
+#define NNDL_SCALAR_STEP(s) ((void)0)
+#endif
 
 namespace nndl {
 namespace NNDL_KERNEL_NS {
@@ -161,7 +171,10 @@ void forward_tile(const T* const* in_rows, int64_t i0, int64_t n_in, const T* W,
         NNDL_UNROLL
         for (int c = 0; c < IB; ++c) {
             T s = reduce_add(acc[r][c]);
-            for (int64_t t = k; t < n_in; ++t) s += w[r][t] * x[c][t];
+            for (int64_t t = k; t < n_in; ++t) {
+                s += w[r][t] * x[c][t];
+                NNDL_SCALAR_STEP(s);
+            }
             Z[(i0 + c) * n_out + j0 + r] = s + b[j0 + r];
         }
     }
@@ -271,7 +284,10 @@ NNDL_INLINE void gradient_tile(const T* delta, const T* const* in_rows, int64_t 
 template <class T>
 NNDL_INLINE T gradient_scalar(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j, int64_t k) {
     T g = 0;
-    for (int64_t i = 0; i < m; ++i) g += delta[i * n_out + j] * in_rows[i][k];
+    for (int64_t i = 0; i < m; ++i) {
+        g += delta[i * n_out + j] * in_rows[i][k];
+        NNDL_SCALAR_STEP(g);
+    }
     return g;
 }
 
@@ -407,6 +423,24 @@ NNDL_INLINE V updated_weight(V w, V g, const UpdateConstants<V>& c, T* vel, T* q
     }
 }
 
+// Bias j's update: biases are never regularized, the plain (momentum) step on delta summed over the
+// mini-batch in example order. Shared by the dense and the sparse update, so both give the same bits.
+template <class T, bool kMomentum>
+NNDL_INLINE T updated_bias(const T* delta, int64_t m, int64_t n_out, int64_t j, T* b, const UpdateStep<T>& s, T* vb) {
+    T bias_sum = 0;
+    for (int64_t i = 0; i < m; ++i) bias_sum += delta[i * n_out + j];
+    const T step = -s.eta_over_m * bias_sum;
+    T bias = b[j];
+    if constexpr (kMomentum) {
+        vb[j] = s.momentum * vb[j] + step;
+        bias += vb[j];
+    } else {
+        bias += step;
+    }
+    b[j] = bias;
+    return bias;
+}
+
 template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR, int KV>
 NNDL_INLINE void fused_tile(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, int64_t j0,
                             int64_t k0, T* W, T* vw, T* qw, const UpdateConstants<typename Simd<T>::vec>& c,
@@ -494,18 +528,7 @@ void fused_update_rule(const T* delta, const T* const* in_rows, int64_t m, int64
             W[at] = now;
             tail += abs_of(now - old);
         }
-        // Biases are never regularized: the plain (momentum) step on the summed delta.
-        T bias_sum = 0;
-        for (int64_t i = 0; i < m; ++i) bias_sum += delta[i * n_out + j];
-        const T step = -s.eta_over_m * bias_sum;
-        T bias = b[j];
-        if constexpr (kMomentum) {
-            vb[j] = s.momentum * vb[j] + step;
-            bias += vb[j];
-        } else {
-            bias += step;
-        }
-        b[j] = bias;
+        const T bias = updated_bias<T, kMomentum>(delta, m, n_out, j, b, s, vb);
         row_change[j] += static_cast<double>(tail) + static_cast<double>(bias - bias);
     }
 }
@@ -530,6 +553,282 @@ void fused_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_
     if (cumulative) return run(fused_update_rule<T, false, false, Post::cumulative>);
     if (subgradient) return run(fused_update_rule<T, true, false, Post::none>);
     return run(fused_update_rule<T, false, false, Post::none>);
+}
+
+// ---- sparse inputs: a first layer that reads only the nonzero inputs ----
+//
+// Most of an MNIST image is exact zeros (about 81% of its pixels). With sparse inputs the first
+// layer's weights are kept input-major (Wt[k][j], rows padded to whole vectors with zeros, ld per
+// row) and only the nonzero inputs are read, by the forward product and by the gradient.
+//
+// A row's nonzeros are gathered into lane groups: group l < L holds the k < n_vec (n_vec = n_in / L * L)
+// with k mod L == l, group L the tail k >= n_vec, each in increasing k. The dense forward tile sums
+// lane l of its vector accumulators over exactly these k, in this order, and then adds the lanes
+// pairwise (reduce_add) before the tail: summing each group in turn and adding the groups the same
+// way gives the same bits, since adding w*0 changes no sum. The gradient of weight (j, k) is summed
+// over the examples in order in both paths. So the sparse path computes every number the dense path
+// computes, bit for bit (tests/test_sparse_inputs.py), only skipping the products with zero inputs.
+
+// Group g of row i starts at slot i * n_in + g * (n_vec / L) (the tail at + n_vec) and holds
+// count[i * (L + 1) + g] entries. Returns the first row holding a NaN or an infinity, or -1 (the check
+// first_nonfinite_row makes, on the same read).
+template <class T>
+int64_t gather_nonzeros(const T* const* rows, int64_t m, int64_t n_in, int32_t* index, T* value, int64_t* count) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    constexpr int words = kBytes / 8;
+    const int64_t n_vec = n_in / L * L, cap = n_vec / L;
+    for (int64_t i = 0; i < m; ++i) {
+        const T* x = rows[i];
+        int32_t* idx = index + i * n_in;
+        T* val = value + i * n_in;
+        int64_t pos[L + 1];
+        for (int g = 0; g < L; ++g) pos[g] = g * cap;
+        pos[L] = n_vec;
+        vec check{};
+        for (int64_t k = 0; k < n_vec; k += L) {
+            const vec v = load(x + k);
+            check += v - v;
+            const auto nonzero = v != vec{};  // -0.0 counts as zero; NaN as nonzero (the row is refused)
+            uint64_t word[words];
+            std::memcpy(word, &nonzero, sizeof word);
+            uint64_t any = 0;
+            for (int w = 0; w < words; ++w) any |= word[w];
+            if (!any) continue;
+            T lane[L];
+            std::memcpy(lane, &v, sizeof lane);
+            // Written whether zero or not, the position advancing only past a nonzero: no branch per
+            // input. A group's position never passes its end: the t-th vector writes at most entry t.
+            NNDL_UNROLL
+            for (int l = 0; l < L; ++l) {
+                idx[pos[l]] = static_cast<int32_t>(k + l);
+                val[pos[l]] = lane[l];
+                pos[l] += lane[l] != T(0);
+            }
+        }
+        T tail_check = 0;
+        for (int64_t k = n_vec; k < n_in; ++k) {
+            const T xk = x[k];
+            tail_check += xk - xk;
+            idx[pos[L]] = static_cast<int32_t>(k);
+            val[pos[L]] = xk;
+            pos[L] += xk != T(0);
+        }
+        if (!(reduce_add(check) + tail_check == T(0))) return i;
+        int64_t* c = count + i * (L + 1);
+        for (int g = 0; g < L; ++g) c[g] = pos[g] - g * cap;
+        c[L] = pos[L] - n_vec;
+    }
+    return -1;
+}
+
+// Tiles of JV vectors along the outputs j (JV accumulators and one broadcast in registers).
+constexpr int kSparseTile = kRegs >= 32 ? 16 : 8;
+// Rows of Wt per entry of the sparse update's change record (kernel_table.hpp: kSparseChangeBlock).
+constexpr int64_t kChangeBlock = kSparseChangeBlock;
+
+// sum[v] = the dense product's pre-bias sums for outputs j0 .. j0 + JV*L of one example.
+template <class T, int JV>
+NNDL_INLINE void sparse_forward_tile(const int32_t* idx, const T* val, const int64_t* count, int64_t n_in, const T* Wt,
+                                     int64_t ld, int64_t j0, typename Simd<T>::vec (&sum)[JV]) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    const int64_t cap = n_in / L;
+    vec part[L][JV];
+    for (int g = 0; g < L; ++g) {
+        vec acc[JV];
+        NNDL_UNROLL
+        for (int v = 0; v < JV; ++v) acc[v] = vec{};
+        const int64_t first = g * cap, end = first + count[g];
+        for (int64_t e = first; e < end; ++e) {
+            const vec s = splat(val[e]);
+            const T* w = Wt + static_cast<int64_t>(idx[e]) * ld + j0;
+            NNDL_UNROLL
+            for (int v = 0; v < JV; ++v) acc[v] += s * load(w + v * L);  // x*w, as the dense tile's w*x
+        }
+        NNDL_UNROLL
+        for (int v = 0; v < JV; ++v) part[g][v] = acc[v];
+    }
+    for (int width = L / 2; width >= 1; width /= 2)  // reduce_add's order, one output per element
+        for (int l = 0; l < width; ++l) {
+            NNDL_UNROLL
+            for (int v = 0; v < JV; ++v) part[l][v] += part[l + width][v];
+        }
+    const int64_t tail_first = cap * L, tail_end = tail_first + count[L];
+    for (int64_t e = tail_first; e < tail_end; ++e) {
+        const vec s = splat(val[e]);
+        const T* w = Wt + static_cast<int64_t>(idx[e]) * ld + j0;
+        NNDL_UNROLL
+        for (int v = 0; v < JV; ++v) part[0][v] += s * load(w + v * L);
+    }
+    NNDL_UNROLL
+    for (int v = 0; v < JV; ++v) sum[v] = part[0][v];
+}
+
+template <class T, int JV>
+NNDL_INLINE void sparse_forward_store(const int32_t* idx, const T* val, const int64_t* count, int64_t n_in, const T* Wt,
+                                      int64_t ld, const T* b, int64_t n_out, int64_t j0, T* z) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    vec sum[JV];
+    sparse_forward_tile<T, JV>(idx, val, count, n_in, Wt, ld, j0, sum);
+    T out[JV * L];
+    std::memcpy(out, sum, sizeof out);
+    const int64_t width = n_out - j0 < JV * L ? n_out - j0 : JV * L;
+    for (int64_t t = 0; t < width; ++t) z[j0 + t] = out[t] + b[j0 + t];
+}
+
+// Examples [0, m), each row as `full` tiles of kSparseTile vectors and one of REM. Tiles outermost:
+// the examples of the mini-batch then share one slab of Wt (n_in x one tile: 196 KB for float32 at
+// 8 vectors of AVX2) in L2, instead of each example streaming all of Wt from L3 when the layer is wide.
+template <class T, int REM>
+void sparse_forward_rows(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in,
+                         const T* Wt, int64_t ld, const T* b, int64_t n_out, int64_t full, T* Z) {
+    constexpr int L = Simd<T>::lanes;
+    for (int64_t t = 0; t < full; ++t)
+        for (int64_t i = 0; i < m; ++i)
+            sparse_forward_store<T, kSparseTile>(index + i * n_in, value + i * n_in, count + i * (L + 1), n_in, Wt, ld,
+                                                 b, n_out, t * kSparseTile * L, Z + i * n_out);
+    if constexpr (REM > 0)
+        for (int64_t i = 0; i < m; ++i)
+            sparse_forward_store<T, REM>(index + i * n_in, value + i * n_in, count + i * (L + 1), n_in, Wt, ld, b,
+                                         n_out, full * kSparseTile * L, Z + i * n_out);
+}
+
+template <class T, int REM>
+NNDL_INLINE void sparse_forward_rows_any(int rem, const int32_t* index, const T* value, const int64_t* count, int64_t m,
+                                         int64_t n_in, const T* Wt, int64_t ld, const T* b, int64_t n_out, int64_t full,
+                                         T* Z) {
+    if (rem == REM) return sparse_forward_rows<T, REM>(index, value, count, m, n_in, Wt, ld, b, n_out, full, Z);
+    if constexpr (REM > 0)
+        sparse_forward_rows_any<T, REM - 1>(rem, index, value, count, m, n_in, Wt, ld, b, n_out, full, Z);
+}
+
+// Z[i][j] = b[j] + sum over the nonzeros (k, x) of example i of x * Wt[k][j], for the m examples
+// gathered by gather_nonzeros.
+template <class T>
+void sparse_forward(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in, const T* Wt,
+                    int64_t ld, const T* b, int64_t n_out, T* Z) {
+    constexpr int L = Simd<T>::lanes;
+    const int64_t vectors = ld / L;
+    sparse_forward_rows_any<T, kSparseTile - 1>(static_cast<int>(vectors % kSparseTile), index, value, count, m, n_in,
+                                                Wt, ld, b, n_out, vectors / kSparseTile, Z);
+}
+
+// Rows [k_begin, k_end) of Wt: each weight's gradient, summed over the examples whose input k is
+// nonzero (col_start/col_example/col_value: the mini-batch's nonzeros by input, examples in order),
+// and its regularized update, the rows whose input is zero in every example included (their
+// gradient is 0; the penalty still applies). delta_pad is (m, ld), zero-padded.
+// change[k / kChangeBlock] = sum |w_new - w_old| over that block's rows (k_begin on a block boundary).
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV>
+NNDL_INLINE typename Simd<T>::vec sparse_update_tile(const int64_t* col_start, const int32_t* col_example,
+                                                     const T* col_value, const T* delta_pad, int64_t ld, int64_t k,
+                                                     int64_t j0, T* Wt, T* vw, T* qw,
+                                                     const UpdateConstants<typename Simd<T>::vec>& c) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    vec acc[JV];
+    NNDL_UNROLL
+    for (int v = 0; v < JV; ++v) acc[v] = vec{};
+    for (int64_t e = col_start[k]; e < col_start[k + 1]; ++e) {
+        const vec s = splat(col_value[e]);
+        const T* d = delta_pad + static_cast<int64_t>(col_example[e]) * ld + j0;
+        NNDL_UNROLL
+        for (int v = 0; v < JV; ++v) acc[v] += s * load(d + v * L);  // x*delta, as the dense tile's delta*x
+    }
+    vec change{};
+    NNDL_UNROLL
+    for (int v = 0; v < JV; ++v) {
+        const int64_t at = k * ld + j0 + v * L;
+        const vec old = load(Wt + at);
+        const vec now = updated_weight<kSubgradient, kMomentum, kPost, T, vec>(
+            old, acc[v], c, kMomentum ? vw + at : nullptr, kPost == Post::cumulative ? qw + at : nullptr);
+        store(Wt + at, now);
+        change += abs_of(now - old);
+    }
+    return change;
+}
+
+// The rows of a call, each as `full` tiles of kSparseTile vectors and one tile of REM vectors: the
+// shape of a row is the same for every row, so it is chosen once per call, not per row.
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int REM>
+void sparse_update_rows(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
+                        int64_t k_begin, int64_t k_end, int64_t ld, int64_t full, T* Wt, T* vw, T* qw,
+                        const UpdateConstants<typename Simd<T>::vec>& c, double* change) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    for (int64_t block = k_begin; block < k_end; block += kChangeBlock) {
+        const int64_t block_end = k_end - block < kChangeBlock ? k_end : block + kChangeBlock;
+        vec sum{};
+        for (int64_t k = block; k < block_end; ++k) {
+            for (int64_t t = 0; t < full; ++t)
+                sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, kSparseTile>(
+                    col_start, col_example, col_value, delta_pad, ld, k, t * kSparseTile * L, Wt, vw, qw, c);
+            if constexpr (REM > 0)
+                sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, REM>(
+                    col_start, col_example, col_value, delta_pad, ld, k, full * kSparseTile * L, Wt, vw, qw, c);
+        }
+        change[block / kChangeBlock] = static_cast<double>(reduce_add(sum));
+    }
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int REM>
+NNDL_INLINE void sparse_update_rows_any(int rem, const int64_t* col_start, const int32_t* col_example,
+                                        const T* col_value, const T* delta_pad, int64_t k_begin, int64_t k_end,
+                                        int64_t ld, int64_t full, T* Wt, T* vw, T* qw,
+                                        const UpdateConstants<typename Simd<T>::vec>& c, double* change) {
+    if (rem == REM)
+        return sparse_update_rows<T, kSubgradient, kMomentum, kPost, REM>(
+            col_start, col_example, col_value, delta_pad, k_begin, k_end, ld, full, Wt, vw, qw, c, change);
+    if constexpr (REM > 0)
+        sparse_update_rows_any<T, kSubgradient, kMomentum, kPost, REM - 1>(
+            rem, col_start, col_example, col_value, delta_pad, k_begin, k_end, ld, full, Wt, vw, qw, c, change);
+}
+
+template <class T, bool kSubgradient, bool kMomentum, Post kPost>
+void sparse_update_rule(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
+                        int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& s, T* vw, T* qw,
+                        double* change) {
+    constexpr int L = Simd<T>::lanes;
+    const UpdateConstants<typename Simd<T>::vec> cv = constants_of<T, typename Simd<T>::vec>(s);
+    const int64_t vectors = ld / L;
+    sparse_update_rows_any<T, kSubgradient, kMomentum, kPost, kSparseTile - 1>(
+        static_cast<int>(vectors % kSparseTile), col_start, col_example, col_value, delta_pad, k_begin, k_end, ld,
+        vectors / kSparseTile, Wt, vw, qw, cv, change);
+}
+
+template <class T>
+void sparse_update(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
+                   int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& s, T* vw, T* qw,
+                   double* change) {
+    const bool proximal = s.has_l1 && s.l1_method == L1Method::proximal;
+    const bool cumulative = s.has_l1 && s.l1_method == L1Method::cumulative;
+    const bool subgradient = s.has_l1 && s.l1_method == L1Method::subgradient;
+    auto run = [&](auto kernel) {
+        kernel(col_start, col_example, col_value, delta_pad, k_begin, k_end, ld, Wt, s, vw, qw, change);
+    };
+    if (s.has_momentum) {
+        if (proximal) return run(sparse_update_rule<T, false, true, Post::proximal>);
+        if (cumulative) return run(sparse_update_rule<T, false, true, Post::cumulative>);
+        if (subgradient) return run(sparse_update_rule<T, true, true, Post::none>);
+        return run(sparse_update_rule<T, false, true, Post::none>);
+    }
+    if (proximal) return run(sparse_update_rule<T, false, false, Post::proximal>);
+    if (cumulative) return run(sparse_update_rule<T, false, false, Post::cumulative>);
+    if (subgradient) return run(sparse_update_rule<T, true, false, Post::none>);
+    return run(sparse_update_rule<T, false, false, Post::none>);
+}
+
+// Biases [j_begin, j_end) of a layer whose weights another kernel updates (the sparse first layer):
+// the same step as the dense fused update's. bias_change[j] = b_new - b_new (non-finite exactly when b is).
+template <class T>
+void bias_update(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b, const UpdateStep<T>& s,
+                 T* vb, double* bias_change) {
+    for (int64_t j = j_begin; j < j_end; ++j) {
+        const T bias = s.has_momentum ? updated_bias<T, true>(delta, m, n_out, j, b, s, vb)
+                                      : updated_bias<T, false>(delta, m, n_out, j, b, s, vb);
+        bias_change[j] = static_cast<double>(bias - bias);
+    }
 }
 
 // ---- the check of a mini-batch's inputs for NaN and infinity ----
@@ -686,8 +985,10 @@ double fma_peak_gflops(int bytes_per_value, double seconds) {
 
 template <class T>
 constexpr KernelTable<T> make_table() {
-    return KernelTable<T>{&dense_forward<T>, &dense_backward<T>, &dense_weight_gradient<T>,
-                          &fused_update<T>,  &sigmoid<T>,        &first_nonfinite_row<T>};
+    return KernelTable<T>{&dense_forward<T>, &dense_backward<T>,  &dense_weight_gradient<T>,
+                          &fused_update<T>,  &sigmoid<T>,         &first_nonfinite_row<T>,
+                          Simd<T>::lanes,    &gather_nonzeros<T>, &sparse_forward<T>,
+                          &sparse_update<T>, &bias_update<T>};
 }
 
 }  // namespace

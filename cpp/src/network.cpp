@@ -8,11 +8,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 #include "nndl/dropout_rng.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/kernels.hpp"
+#include "nndl/sparse_inputs.hpp"
 #include "nndl/thread_pool.hpp"
 #include "nndl/train.hpp"
 #include "nndl/work_split.hpp"
@@ -111,9 +113,11 @@ struct Workspace {
 
 // Forward pass of examples [i0, i1) of the batch whose inputs are ws.rows[1]. With training set,
 // also fills the derivative factors d (activation' times the dropout factor) that backprop needs.
+// With `sparse`, layer 1 reads the nonzeros gathered into it (rows i0 .. i1) and its input-major weights.
 template <class T>
 void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const T* params, int64_t i0, int64_t i1,
-                  Workspace<T>& ws, bool training, const Dropout& dropout, uint64_t step) {
+                  Workspace<T>& ws, bool training, const Dropout& dropout, uint64_t step,
+                  const SparseFirstLayer<T>* sparse = nullptr) {
     const size_t L = arch.num_layers();
     const int64_t m = i1 - i0;
     const T keep_scale = dropout.p > 0 ? static_cast<T>(1.0 / (1.0 - dropout.p)) : T(1);
@@ -121,8 +125,14 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
         const int64_t n_in = arch.sizes[l - 1], n_out = arch.sizes[l];
         const Activation act = arch.activations[l - 1];
         T* a = ws.a[l].data() + i0 * n_out;
-        kernels.dense_forward(ws.rows[l].data() + i0, m, n_in, params + arch.weight_offset(l),
-                              params + arch.bias_offset(l), n_out, a);
+        if (l == 1 && sparse)
+            kernels.sparse_forward(&sparse->index[static_cast<size_t>(i0 * n_in)],
+                                   &sparse->value[static_cast<size_t>(i0 * n_in)],
+                                   &sparse->count[static_cast<size_t>(i0 * sparse->groups)], m, n_in, sparse->wt.data(),
+                                   sparse->ld, params + arch.bias_offset(1), n_out, a);
+        else
+            kernels.dense_forward(ws.rows[l].data() + i0, m, n_in, params + arch.weight_offset(l),
+                                  params + arch.bias_offset(l), n_out, a);
         apply_activation(kernels, act, a, m, n_out);
         if (!training) continue;
         T* d = ws.d[l].data() + i0 * n_out;
@@ -194,24 +204,49 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
     return total;
 }
 
-// Each weight's EMA of its change in this mini-batch (params now, before: as they were), in T as
-// the reference engine computes it: E <- (1 - tau) E + tau (w - w_before), or dW for the first.
+// Asks for the input rows of the next mini-batch while this one trains: they are read in shuffled
+// order, so the hardware prefetcher cannot guess them, and each row's first cache lines would
+// otherwise be waited for. At most kPrefetchBytes, so that a large mini-batch does not push this
+// one's data out of L2.
+// (noipa: a function made only of prefetches looks free of side effects to GCC's interprocedural
+// analysis, which then deletes its calls.)
+constexpr int64_t kPrefetchBytes = 128 * 1024;
+
 template <class T>
-void update_weight_emas(const Architecture& arch, const T* params, const T* before, TrainState<T>& state) {
+__attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const int64_t* order, int64_t first, int64_t count,
+                                          int64_t n) {
+    const int64_t row_bytes = n_in * static_cast<int64_t>(sizeof(T));
+    const int64_t rows = std::min({count, n - first, std::max<int64_t>(1, kPrefetchBytes / row_bytes)});
+    for (int64_t i = 0; i < rows; ++i) {
+        const char* row = reinterpret_cast<const char*>(X + order[first + i] * n_in);
+        for (int64_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 3);
+    }
+}
+
+// The sum of `values` in a fixed order (eight running sums, then added pairwise): independent of how
+// the values were split between threads, and not one long chain of dependent additions.
+inline double fixed_order_sum(const std::vector<double>& values) {
+    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const size_t n = values.size(), whole = n / 8 * 8;
+    for (size_t i = 0; i < whole; i += 8)
+        for (size_t l = 0; l < 8; ++l) lane[l] += values[i + l];
+    for (size_t i = whole; i < n; ++i) lane[i - whole] += values[i];
+    return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+}
+
+// Each weight's EMA of its change in this mini-batch (now; before: as they were), in T as the
+// reference engine computes it: E <- (1 - tau) E + tau (w - w_before), or dW for the first. Elementwise,
+// so any layout of the three arrays serves (the sparse first layer's is input-major).
+template <class T>
+void update_weight_emas(T* ema, const T* now, const T* was, int64_t count, const TrainState<T>& state) {
     const T keep = static_cast<T>(1.0 - state.ema_tau), tau = static_cast<T>(state.ema_tau);
-    for (size_t l = 1; l < arch.num_layers(); ++l) {
-        const int64_t first = static_cast<int64_t>(arch.weight_offset(l)), count = arch.sizes[l] * arch.sizes[l - 1];
-        T* ema = state.update_ema_weights + first;
-        const T* now = params + first;
-        const T* was = before + first;
-        // Two loops rather than a branch per weight, so that each vectorizes.
-        if (state.ema_started) {
+    // Two loops rather than a branch per weight, so that each vectorizes.
+    if (state.ema_started) {
 #pragma omp simd
-            for (int64_t i = 0; i < count; ++i) ema[i] = keep * ema[i] + tau * (now[i] - was[i]);
-        } else {
+        for (int64_t i = 0; i < count; ++i) ema[i] = keep * ema[i] + tau * (now[i] - was[i]);
+    } else {
 #pragma omp simd
-            for (int64_t i = 0; i < count; ++i) ema[i] = now[i] - was[i];
-        }
+        for (int64_t i = 0; i < count; ++i) ema[i] = now[i] - was[i];
     }
 }
 
@@ -220,20 +255,30 @@ void update_weight_emas(const Architecture& arch, const T* params, const T* befo
 template <class T>
 ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
                               const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
-                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state) {
+                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state,
+                              bool sparse_inputs) {
     ChunkResult result;
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in(), n_out = arch.n_out();
     const size_t L = arch.num_layers();
     Workspace<T> ws(arch, mini_batch_size);
+    const bool ema_weights = state.update_ema_weights != nullptr && state.ema_tau > 0;
+    // Layer 1 input-major for the length of this call (written back by its destructor).
+    std::unique_ptr<SparseFirstLayer<T>> sparse;
+    if (sparse_inputs) {
+        const size_t w1 = arch.weight_offset(1);
+        sparse = std::make_unique<SparseFirstLayer<T>>(
+            arch, kernels, mini_batch_size, params + w1, state.velocity ? state.velocity + w1 : nullptr,
+            state.l1_applied ? state.l1_applied + w1 : nullptr, ema_weights ? state.update_ema_weights + w1 : nullptr);
+    }
     std::vector<const T*> target_rows(static_cast<size_t>(mini_batch_size));
     const double num_weights = static_cast<double>(arch.num_weights());
     const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
     std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
     // The weights before each update, for the per-weight EMA of the update: the fused kernels
     // write the new weights in place, so the change is taken against this copy.
-    const bool ema_weights = state.update_ema_weights != nullptr && state.ema_tau > 0;
     std::vector<T> before(ema_weights ? static_cast<size_t>(arch.num_params()) : 0);
+    std::vector<T> before_t(ema_weights && sparse ? sparse->wt.size() : 0);
     for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
         const int64_t first = batch * mini_batch_size;
         const int64_t m = std::min(mini_batch_size, n - first);
@@ -242,19 +287,25 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
             ws.rows[1][static_cast<size_t>(i)] = X + example * n_in;
             target_rows[static_cast<size_t>(i)] = Y + example * n_out;
         }
+        if (batch + 1 < batch_end) prefetch_rows(X, n_in, order, (batch + 1) * mini_batch_size, mini_batch_size, n);
         const int parts = parts_for(arch, m, threads);
         // Each part checks its own rows for NaN and infinity as it first reads them (from main
         // memory: done serially, this wait would not overlap between threads).
         std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
         parallel_for(parts, [&](int p) {
             const Range rows = part_range(m, parts, p, kExampleAlign);
+            const T* const* first_rows = ws.rows[1].data() + rows.begin;
             const int64_t bad =
-                kernels.first_nonfinite_row(ws.rows[1].data() + rows.begin, rows.end - rows.begin, n_in);
+                sparse ? kernels.gather_nonzeros(first_rows, rows.end - rows.begin, n_in,
+                                                 &sparse->index[static_cast<size_t>(rows.begin * n_in)],
+                                                 &sparse->value[static_cast<size_t>(rows.begin * n_in)],
+                                                 &sparse->count[static_cast<size_t>(rows.begin * sparse->groups)])
+                       : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
             if (bad >= 0) {
                 part_nonfinite[static_cast<size_t>(p)] = rows.begin + bad;
                 return;
             }
-            forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step);
+            forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
             backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
         });
         const auto bad =
@@ -267,8 +318,24 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
             state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
         const UpdateStep<T> step(rule, m, state.l1_total);
         if (ema_weights) std::copy(params, params + arch.num_params(), before.begin());
+        if (sparse) {
+            if (ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
+            sparse->sort_by_input(m);
+            sparse->pad_deltas(ws.delta[1].data(), m);
+        }
         parallel_for(parts, [&](int p) {
-            for (size_t l = 1; l < L; ++l) {
+            if (sparse) {
+                const Range inputs = sparse->input_range(parts, p), biases = part_range(arch.sizes[1], parts, p, 1);
+                kernels.sparse_update(sparse->col_start.data(), sparse->col_example.data(), sparse->col_value.data(),
+                                      sparse->delta_pad.data(), inputs.begin, inputs.end, sparse->ld, sparse->wt.data(),
+                                      step, state.velocity ? sparse->velocity_t.data() : nullptr,
+                                      state.l1_applied ? sparse->l1_applied_t.data() : nullptr,
+                                      sparse->row_change.data());
+                kernels.bias_update(
+                    ws.delta[1].data(), m, arch.sizes[1], biases.begin, biases.end, params + arch.bias_offset(1), step,
+                    state.velocity ? state.velocity + arch.bias_offset(1) : nullptr, sparse->bias_change.data());
+            }
+            for (size_t l = sparse ? 2 : 1; l < L; ++l) {
                 const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
                 const Range neurons = part_range(lout, parts, p, kNeuronAlign);
                 kernels.fused_update(ws.delta[l].data(), ws.rows[l].data(), m, lout, neurons.begin, neurons.end, lin,
@@ -280,11 +347,20 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
             }
         });
         double abs_change = 0;
-        for (size_t l = 1; l < L; ++l)
-            for (double c : ws.row_change[l]) abs_change += c;
+        if (sparse) abs_change += fixed_order_sum(sparse->row_change) + fixed_order_sum(sparse->bias_change);
+        for (size_t l = sparse ? 2 : 1; l < L; ++l) abs_change += fixed_order_sum(ws.row_change[l]);
         ++state.step;
         ++result.batches_done;
-        if (ema_weights) update_weight_emas(arch, params, before.data(), state);
+        if (ema_weights) {
+            if (sparse)
+                update_weight_emas(sparse->ema_t.data(), sparse->wt.data(), before_t.data(),
+                                   static_cast<int64_t>(sparse->wt.size()), state);
+            for (size_t l = sparse ? 2 : 1; l < L; ++l) {
+                const size_t first = arch.weight_offset(l);
+                update_weight_emas(state.update_ema_weights + first, params + first, before.data() + first,
+                                   arch.sizes[l] * arch.sizes[l - 1], state);
+            }
+        }
         if (state.ema_tau > 0) {
             const double mean_change = abs_change / num_weights;
             state.update_ema =
@@ -409,7 +485,7 @@ Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const
 #define NNDL_INSTANTIATE(T)                                                                                         \
     template ChunkResult train_minibatches<T>(const Architecture&, T*, const T*, const T*, int64_t, const int64_t*, \
                                               int64_t, int64_t, int64_t, const UpdateRule&, const Dropout&,         \
-                                              TrainState<T>&);                                                      \
+                                              TrainState<T>&, bool);                                                \
     template void backprop<T>(const Architecture&, const T*, const T*, const T*, int64_t, T*);                      \
     template void feedforward<T>(const Architecture&, const T*, const T*, int64_t, T*);                             \
     template Evaluation evaluate<T>(const Architecture&, const T*, const T*, const T*, const int64_t*, int64_t);

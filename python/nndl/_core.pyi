@@ -162,11 +162,12 @@ def stack_feedforward(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray
     """
     Output probabilities (k, classes) of finite inputs X, no dropout.
     """
-def train_minibatches(arch: Architecture, params: numpy.ndarray, X: numpy.ndarray, Y: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout: Dropout, state: TrainState) -> tuple[int, bool, int]:
+def train_minibatches(arch: Architecture, params: numpy.ndarray, X: numpy.ndarray, Y: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout: Dropout, state: TrainState, sparse_inputs: bool = False) -> tuple[int, bool, int]:
     """
     Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,
     nonfinite_position): the position in order of an example with NaN or infinite inputs (its mini-batch
-    not trained), or -1.
+    not trained), or -1. sparse_inputs: the first layer reads only nonzero inputs (the same numbers on
+    the SIMD kernel sets, less arithmetic when most inputs are exact zeros).
     """
 def train_stack_minibatches(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout_key: typing.SupportsInt | typing.SupportsIndex, state: StackTrainState) -> tuple[int, bool, int]:
     """

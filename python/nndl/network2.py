@@ -22,6 +22,7 @@ from .data.arrays import Arrays, checked_inputs, to_arrays
 from .network_base import NetworkBase
 from .network_file import load_into
 from .regularization import UpdateOptions
+from .sparse_inputs import input_density, sparse_inputs_pay
 from .training.errors import DivergenceError, NonFiniteInput
 from .training.guard import exclusive
 from .training.sgd import TrainingRun
@@ -144,6 +145,25 @@ class Network(NetworkBase):
         grad = _core.backprop(self._arch, self._parameters(), X, target)
         return self._split(grad)
 
+    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None) -> bool:
+        if requested is not None:
+            return requested
+        return sparse_inputs_pay(input_density(X), self.sizes[1], self.dtype)
+
+    def _layer_outputs(self, X: np.ndarray) -> list[np.ndarray]:
+        # One layer at a time, each as a one-layer network over its slice of the parameter buffer
+        # (a layer's weights are followed by its biases there): the engine's forward kernels, no copy.
+        params = self._parameters()
+        outputs = []
+        a = np.ascontiguousarray(X, dtype=self.dtype)
+        for l, act in enumerate(self.activations, start=1):
+            n_in, n_out = self.sizes[l - 1], self.sizes[l]
+            layer = _core.Architecture([n_in, n_out], [act], "log_likelihood" if act == "softmax" else "quadratic")
+            first = self._arch.weight_offset(l)
+            a = _core.feedforward(layer, params[first : first + n_out * n_in + n_out], a)
+            outputs.append(a)
+        return outputs
+
     def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
         # The core's backprop sums the gradient over the rows it is given.
         return self._split(_core.backprop(self._arch, self._parameters(), data.X, data.Y))[0]
@@ -223,7 +243,7 @@ class Network(NetworkBase):
             end = min(begin + per_chunk, num_batches)
             snapshot = self._snapshot()
             done, diverged, nonfinite_at = _core.train_minibatches(
-                self._arch, params, data.X, data.Y, order, m, begin, end, rule, dropout, self._state
+                self._arch, params, data.X, data.Y, order, m, begin, end, rule, dropout, self._state, run.sparse_inputs
             )
             if nonfinite_at >= 0:
                 raise NonFiniteInput(int(order[nonfinite_at]))
@@ -234,7 +254,18 @@ class Network(NetworkBase):
                 self._restore(snapshot)
                 if bad > begin:
                     _core.train_minibatches(
-                        self._arch, params, data.X, data.Y, order, m, begin, bad, rule, dropout, self._state
+                        self._arch,
+                        params,
+                        data.X,
+                        data.Y,
+                        order,
+                        m,
+                        begin,
+                        bad,
+                        rule,
+                        dropout,
+                        self._state,
+                        run.sparse_inputs,
                     )
                 raise DivergenceError(
                     f"mini-batch {bad} gave non-finite weights; the network keeps the weights from before it. "

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .activations import ACTIVATIONS
 from .architecture import check_activations, check_cost, check_cost_and_output, check_dtype, check_sizes
 from .checks import check_int, check_real
 from .costs import Cost, CrossEntropyCost
@@ -105,6 +106,21 @@ class NetworkBase:
         """Each weight's moving average of its change, per layer as the weights (a copy)."""
         raise NotImplementedError
 
+    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None) -> bool:
+        """Whether training on inputs X uses the sparse first layer (only the C++ engine has one)."""
+        return False
+
+    def _layer_outputs(self, X: np.ndarray) -> list[np.ndarray]:
+        """Each layer's activations for the rows of X, as rows (k, sizes[l]), without dropout. This
+        plain numpy pass is the reference engine's; the C++ engine computes each layer itself."""
+        outputs = []
+        a = np.asarray(X, dtype=self.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for w, b, act in zip(self.weights, self.biases, self.activations):
+                a = ACTIVATIONS[act].fn((a @ w.T + b.T).T).T
+                outputs.append(a)
+        return outputs
+
     def _bias_gradient_sum(self, data: Arrays) -> list[np.ndarray]:
         """Per weight layer, dC_x/db summed over the examples of ``data`` (no regularization, no dropout)."""
         raise NotImplementedError
@@ -170,6 +186,7 @@ class NetworkBase:
         verbose: bool = True,
         progress: ProgressCallback | bool | None = None,
         dropout_masks: str = "per_example",
+        sparse_inputs: bool | None = None,
     ) -> History:
         """Mini-batch stochastic gradient descent, as the book's network2.SGD.
 
@@ -184,7 +201,10 @@ class NetworkBase:
         ``early_stopping_n`` (stop after that many epochs without a better evaluation accuracy),
         ``halve_eta_after`` (halve eta after that many epochs without improvement; stop once eta has
         fallen to 1/128 of its start), ``progress`` (True: a progress bar, in a notebook or a
-        terminal; or a callback ``progress(epoch, done, total)`` between chunks of mini-batches).
+        terminal; or a callback ``progress(epoch, done, total)`` between chunks of mini-batches),
+        ``sparse_inputs`` (the C++ engine's first layer reads only the nonzero inputs: True, False,
+        or None, the default, to choose from the training data's measured density; the same numbers
+        either way on the SIMD kernel sets, see ``nndl.Network``).
 
         Warns (``nndl.TrainingWarning``) when the run fails quietly: a monitored cost becomes
         infinite, the outputs saturate, ReLU units never fire on the evaluation data (or the
@@ -213,6 +233,7 @@ class NetworkBase:
             verbose=verbose,
             progress=progress,
             dropout_masks=dropout_masks,
+            sparse_inputs=sparse_inputs,
         )
 
     def _input_rows(self, a: Any) -> tuple[np.ndarray, str]:

@@ -14,6 +14,11 @@
 
 namespace nndl {
 
+// Rows of the sparse first layer's weights per entry of sparse_update's change record: a sum per
+// block rather than per row (a horizontal sum per row cost a third of the update), with blocks
+// fixed so that the record does not depend on how rows are split between threads.
+constexpr int64_t kSparseChangeBlock = 16;
+
 template <class T>
 struct KernelTable {
     // Z[i][j] = b[j] + sum_k in[i][k] W[j][k]                      Z is (m, n_out)
@@ -37,6 +42,27 @@ struct KernelTable {
     void (*sigmoid)(T* z, int64_t count);
     // The first i in [0, m) whose row rows[i][0 .. width) holds a NaN or an infinity, or -1.
     int64_t (*first_nonfinite_row)(const T* const* rows, int64_t m, int64_t width);
+
+    // ---- the sparse first layer (sparse_inputs.hpp): weights input-major, Wt[k][j], ld per row ----
+    // Nonzeros of a row are kept in sparse_lanes + 1 groups (k mod sparse_lanes over whole vectors,
+    // then the tail), the order in which the dense forward tile sums them; ld is a multiple of it.
+    int sparse_lanes;
+    // Rows [0, m) (n_in each): the nonzeros of row i into index/value[i*n_in ...], group g from
+    // offset g*(n_in/sparse_lanes) (the tail from n_in/sparse_lanes*sparse_lanes), with
+    // count[i*(sparse_lanes+1) + g] entries. Returns the first row holding a NaN or an infinity, or -1.
+    int64_t (*gather_nonzeros)(const T* const* rows, int64_t m, int64_t n_in, int32_t* index, T* value, int64_t* count);
+    // Z[i][j] = b[j] + sum over example i's nonzeros (k, x) of x Wt[k][j]: dense_forward's bits.
+    void (*sparse_forward)(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in,
+                           const T* Wt, int64_t ld, const T* b, int64_t n_out, T* Z);
+    // Rows [k_begin, k_end) of Wt (k_begin a multiple of kSparseChangeBlock): gradient from the
+    // nonzeros by input (col_*: examples in order) and the deltas (m, ld, zero-padded), then the
+    // regularized update; change[b] = sum |dw| over rows [b, b + 1) * kSparseChangeBlock.
+    void (*sparse_update)(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
+                          int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& step, T* velocity_wt,
+                          T* l1_applied_wt, double* change);
+    // Biases [j_begin, j_end): the dense fused update's bias step; bias_change[j] = b_new - b_new.
+    void (*bias_update)(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b,
+                        const UpdateStep<T>& step, T* velocity_b, double* bias_change);
 };
 
 struct KernelSet {

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "nndl/architecture.hpp"
+#include "nndl/kernel_table.hpp"
 #include "nndl/update_rule.hpp"
 
 namespace nndl {
@@ -107,6 +108,71 @@ void fused_regularized_update(const T* delta, const T* const* in_rows, int64_t m
         }
         b[j] = bias_update(b[j], bias_sum, step, velocity_b ? velocity_b + j : nullptr);
         row_change[j] = static_cast<double>(abs_change) + static_cast<double>(b[j] - b[j]);
+    }
+}
+
+// ---- the sparse first layer, plainly (one group: every nonzero in increasing k) ----
+
+template <class T>
+int64_t gather_nonzeros(const T* const* rows, int64_t m, int64_t n_in, int32_t* index, T* value, int64_t* count) {
+    for (int64_t i = 0; i < m; ++i) {
+        int64_t used = 0;
+        for (int64_t k = 0; k < n_in; ++k) {
+            const T x = rows[i][k];
+            if (!std::isfinite(x)) return i;
+            if (x != T(0)) {
+                index[i * n_in + used] = static_cast<int32_t>(k);
+                value[i * n_in + used] = x;
+                ++used;
+            }
+        }
+        count[i * 2] = used;
+        count[i * 2 + 1] = 0;  // no tail group
+    }
+    return -1;
+}
+
+template <class T>
+void sparse_forward(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in, const T* Wt,
+                    int64_t ld, const T* b, int64_t n_out, T* Z) {
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n_out; ++j) {
+            T s = 0;
+            for (int64_t e = 0; e < count[i * 2]; ++e) s += value[i * n_in + e] * Wt[index[i * n_in + e] * ld + j];
+            Z[i * n_out + j] = s + b[j];
+        }
+}
+
+template <class T>
+void sparse_update(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
+                   int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& step, T* velocity_wt,
+                   T* l1_applied_wt, double* change) {
+    for (int64_t k = k_begin; k < k_end; ++k) {
+        if (k % kSparseChangeBlock == 0) change[k / kSparseChangeBlock] = 0;
+        T abs_change = 0;
+        for (int64_t j = 0; j < ld; ++j) {
+            T g = 0;
+            for (int64_t e = col_start[k]; e < col_start[k + 1]; ++e)
+                g += col_value[e] * delta_pad[col_example[e] * ld + j];
+            const int64_t at = k * ld + j;
+            const T old = Wt[at];
+            const T now = regularized_weight_update(old, g, step, velocity_wt ? velocity_wt + at : nullptr,
+                                                    l1_applied_wt ? l1_applied_wt + at : nullptr);
+            Wt[at] = now;
+            abs_change += std::fabs(now - old);
+        }
+        change[k / kSparseChangeBlock] += static_cast<double>(abs_change);
+    }
+}
+
+template <class T>
+void bias_update_rows(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b,
+                      const UpdateStep<T>& step, T* velocity_b, double* bias_change) {
+    for (int64_t j = j_begin; j < j_end; ++j) {
+        T sum = 0;
+        for (int64_t i = 0; i < m; ++i) sum += delta[i * n_out + j];
+        b[j] = bias_update(b[j], sum, step, velocity_b ? velocity_b + j : nullptr);
+        bias_change[j] = static_cast<double>(b[j] - b[j]);
     }
 }
 

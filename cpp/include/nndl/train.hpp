@@ -45,11 +45,14 @@ struct ChunkResult {
 // order[b*m .. min((b+1)*m, n)) (the last one may be short, as in the book). X is (n, n_in), Y is
 // (n, n_out). Stops early, after the offending update, when a parameter becomes non-finite, and
 // before the mini-batch, when one of its inputs is NaN or infinite (checked as it is read, so the
-// caller need not make a separate pass over X).
+// caller need not make a separate pass over X). With sparse_inputs, the first layer reads only the
+// nonzero inputs of each example (sparse_inputs.hpp): the same numbers on the SIMD kernel sets, less
+// arithmetic when most inputs are exact zeros.
 template <class T>
 ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
                               const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
-                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state);
+                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state,
+                              bool sparse_inputs = false);
 
 // Gradient of the cost summed over the m examples X (m, n_in), Y (m, n_out), into grad (num_params,
 // laid out as params). No dropout, no regularization: the book's backprop, in matrix form.

@@ -36,6 +36,7 @@ class TrainingRun:
     ema_tau: float | None
     progress: ProgressCallback | None
     dropout_masks: str = "per_example"  # or "per_mini_batch": one set of dropped units per mini-batch
+    sparse_inputs: bool = False  # the engine's first layer reads only the nonzero inputs
 
 
 def run_sgd(
@@ -61,6 +62,7 @@ def run_sgd(
     verbose: bool = True,
     progress: ProgressCallback | bool | None = None,
     dropout_masks: str = "per_example",
+    sparse_inputs: bool | None = None,
 ) -> History:
     """The body of ``NetworkBase.SGD`` (which documents the arguments), run for ``net``."""
     net._check_overrides()
@@ -73,6 +75,8 @@ def run_sgd(
         if monitor_update_ema is None
         else check_real("monitor_update_ema", monitor_update_ema, low=0.0, low_inclusive=False, high=1.0)
     )
+    if sparse_inputs is not None and not isinstance(sparse_inputs, bool):
+        raise TypeError(f"sparse_inputs: expected True, False or None (choose from the data), got {sparse_inputs!r}")
     early_stopping_n = check_int("early_stopping_n", early_stopping_n, low=0)
     halve_eta_after = check_int("halve_eta_after", halve_eta_after, low=0)
     if progress is not None and not isinstance(progress, bool) and not callable(progress):
@@ -115,7 +119,15 @@ def run_sgd(
             train,
             evaluation,
             epochs,
-            TrainingRun(update, mini_batch_size, dropout, ema_tau, None, dropout_masks),
+            TrainingRun(
+                update,
+                mini_batch_size,
+                dropout,
+                ema_tau,
+                None,
+                dropout_masks,
+                net._first_layer_reads_sparse(train.X, sparse_inputs),
+            ),
             verbose,
             monitor_evaluation_cost,
             monitor_evaluation_accuracy,
@@ -132,10 +144,8 @@ def run_sgd(
     if epochs:
         sample = evaluation if evaluation is not None else train
         diagnosis.check_units(
-            net.weights,
-            net.biases,
+            net._layer_outputs(diagnosis.sample_rows(sample.X)),
             net.activations,
-            sample.X,
             "evaluation_data" if evaluation is not None else "training_data",
             history.eta[-1],
         )

@@ -1,0 +1,148 @@
+// The first layer trained on sparse inputs: for the length of one train_minibatches call its
+// weights (and their velocity, L1 record and update EMA) are kept input-major, Wt[k][j], each row
+// padded with zeros to whole vectors, so that the forward product and the gradient read only the
+// rows of the inputs that are nonzero (kernel_table.hpp's sparse_* kernels). Written back to the
+// network's output-major layout when the call ends, whichever way it ends.
+//
+// The padding stays exactly zero: its gradient is x * 0, and every regularizer maps 0 to 0.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "nndl/architecture.hpp"
+#include "nndl/kernel_table.hpp"
+#include "nndl/work_split.hpp"
+
+namespace nndl {
+
+template <class T>
+class SparseFirstLayer {
+  public:
+    // weights (n_out, n_in) of layer 1 inside params; velocity, l1_applied and ema laid out as params
+    // (each may be null). Copies them input-major; the destructor copies them back.
+    SparseFirstLayer(const Architecture& arch, const KernelTable<T>& kernels, int64_t max_batch, T* weights,
+                     T* velocity, T* l1_applied, T* ema)
+        : n_in(arch.sizes[0]),
+          n_out(arch.sizes[1]),
+          lanes(kernels.sparse_lanes),
+          ld((n_out + lanes - 1) / lanes * lanes),
+          groups(lanes + 1),
+          weights_(weights),
+          velocity_(velocity),
+          l1_applied_(l1_applied),
+          ema_(ema) {
+        const auto cells = static_cast<size_t>(n_in * ld);
+        wt.assign(cells, T(0));
+        to_input_major(weights_, wt);
+        if (velocity_) velocity_t.assign(cells, T(0)), to_input_major(velocity_, velocity_t);
+        if (l1_applied_) l1_applied_t.assign(cells, T(0)), to_input_major(l1_applied_, l1_applied_t);
+        if (ema_) ema_t.assign(cells, T(0)), to_input_major(ema_, ema_t);
+        const auto entries = static_cast<size_t>(max_batch * n_in);
+        index.resize(entries);
+        value.resize(entries);
+        count.resize(static_cast<size_t>(max_batch * groups));
+        col_start.resize(static_cast<size_t>(n_in + 1));
+        col_example.resize(entries);
+        col_value.resize(entries);
+        delta_pad.assign(static_cast<size_t>(max_batch * ld), T(0));
+        row_change.resize(static_cast<size_t>((n_in + kSparseChangeBlock - 1) / kSparseChangeBlock));
+        bias_change.resize(static_cast<size_t>(n_out));
+    }
+    ~SparseFirstLayer() {
+        to_output_major(wt, weights_);
+        if (velocity_) to_output_major(velocity_t, velocity_);
+        if (l1_applied_) to_output_major(l1_applied_t, l1_applied_);
+        if (ema_) to_output_major(ema_t, ema_);
+    }
+    SparseFirstLayer(const SparseFirstLayer&) = delete;
+    SparseFirstLayer& operator=(const SparseFirstLayer&) = delete;
+
+    // The gathered nonzeros of examples [0, m) again by input k, each input's examples in order:
+    // a counting sort, stable in the example.
+    void sort_by_input(int64_t m) {
+        std::fill(col_start.begin(), col_start.end(), int64_t{0});
+        const int64_t cap = n_in / lanes;
+        for_each_entry(m, cap, [&](int64_t, int64_t e) { ++col_start[static_cast<size_t>(index[e]) + 1]; });
+        for (int64_t k = 0; k < n_in; ++k) col_start[k + 1] += col_start[k];
+        std::vector<int64_t>& next = scratch_;
+        next.assign(col_start.begin(), col_start.end() - 1);
+        for_each_entry(m, cap, [&](int64_t i, int64_t e) {
+            const auto k = static_cast<size_t>(index[e]);
+            const int64_t at = next[k]++;
+            col_example[at] = static_cast<int32_t>(i);
+            col_value[at] = value[e];
+        });
+    }
+
+    // The deltas of layer 1's outputs (m, n_out) as (m, ld) rows for the sparse update.
+    void pad_deltas(const T* delta, int64_t m) {
+        for (int64_t i = 0; i < m; ++i) std::copy(delta + i * n_out, delta + (i + 1) * n_out, &delta_pad[i * ld]);
+    }
+
+    // Part p of the inputs [0, n_in) for the update, cut so that each part has about the same work:
+    // per row, an update pass (load, rule, store: about three multiply-adds' time per vector) and one
+    // multiply-add per entry per vector. Rows are independent: any cut gives the same bits; cuts
+    // fall on multiples of kSparseChangeBlock so that the change record is the same too.
+    Range input_range(int parts, int p) const {
+        if (parts == 1) return {0, n_in};
+        auto work_before = [&](int64_t k) { return 3.0 * static_cast<double>(k) + static_cast<double>(col_start[k]); };
+        const double total = work_before(n_in);
+        auto cut = [&](int q) {
+            if (q <= 0) return int64_t{0};
+            if (q >= parts) return n_in;
+            const double goal = total * q / parts;
+            int64_t lo = 0, hi = n_in;
+            while (lo < hi) {
+                const int64_t mid = (lo + hi) / 2;
+                if (work_before(mid) < goal)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            return std::min(n_in, (lo + kSparseChangeBlock - 1) / kSparseChangeBlock * kSparseChangeBlock);
+        };
+        return {cut(p), cut(p + 1)};
+    }
+
+    const int64_t n_in, n_out, lanes, ld, groups;
+    std::vector<T> wt, velocity_t, l1_applied_t, ema_t;  // (n_in, ld), input-major
+    std::vector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
+    std::vector<T> value;
+    std::vector<int64_t> count;
+    std::vector<int64_t> col_start;  // the same nonzeros by input: entries col_start[k] .. col_start[k+1]
+    std::vector<int32_t> col_example;
+    std::vector<T> col_value;
+    std::vector<T> delta_pad;        // (m, ld)
+    std::vector<double> row_change;  // sparse_update's change record, a sum per kSparseChangeBlock rows
+    std::vector<double> bias_change;
+
+  private:
+    template <class Visit>
+    void for_each_entry(int64_t m, int64_t cap, Visit visit) const {
+        for (int64_t i = 0; i < m; ++i) {
+            const int64_t* c = &count[static_cast<size_t>(i * groups)];
+            for (int64_t g = 0; g < groups; ++g) {
+                const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
+                for (int64_t e = first; e < first + c[g]; ++e) visit(i, e);
+            }
+        }
+    }
+    void to_input_major(const T* from, std::vector<T>& to) const {
+        for (int64_t j = 0; j < n_out; ++j)
+            for (int64_t k = 0; k < n_in; ++k) to[static_cast<size_t>(k * ld + j)] = from[j * n_in + k];
+    }
+    void to_output_major(const std::vector<T>& from, T* to) const {
+        for (int64_t j = 0; j < n_out; ++j)
+            for (int64_t k = 0; k < n_in; ++k) to[j * n_in + k] = from[static_cast<size_t>(k * ld + j)];
+    }
+
+    T* weights_;
+    T* velocity_;
+    T* l1_applied_;
+    T* ema_;
+    std::vector<int64_t> scratch_;
+};
+
+}  // namespace nndl

@@ -1,0 +1,216 @@
+"""The sparse first layer (``SGD(sparse_inputs=True)``): on every SIMD kernel set it computes the
+dense path's numbers bit for bit, for every update rule, odd shapes, float32 and float64, and 1, 2
+or 3 threads; on the scalar set (plain loops, whose sums the compiler may reorder) within the
+tolerances test_simd.py uses; and the automatic choice follows the data's density."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import nndl
+from conftest import max_abs_diff
+from nndl import reference
+from nndl.sparse_inputs import MAX_DENSITY, MIN_FLOAT32_WIDTH, input_density, sparse_inputs_pay
+
+AVAILABLE = nndl.simd_info()["available"]
+SIMD_PATHS = [name for name in AVAILABLE if name != "scalar"]
+
+RULES = {
+    "l1": dict(regularization="l1", lmbda=5.0),
+    "l1-proximal": dict(regularization="l1", lmbda=5.0, l1_method="proximal"),
+    "l1-cumulative-momentum": dict(regularization="l1", lmbda=5.0, l1_method="cumulative", momentum=0.5),
+    "l2-momentum-dropout": dict(regularization="l2", lmbda=5.0, momentum=0.3, dropout=0.2),
+    "elastic-net": dict(regularization="elastic_net", lmbda=5.0, l1_ratio=0.3),
+    "none": dict(regularization="none"),
+}
+
+
+@pytest.fixture
+def simd(request):
+    """Run the test with one kernel set forced (``request.param``), then restore the chosen one."""
+    before = nndl.simd_info()["path"]
+    nndl.set_simd(request.param)
+    yield request.param
+    nndl.set_simd(before)
+
+
+@pytest.fixture
+def restore_threads():
+    before = nndl.get_num_threads()
+    yield
+    nndl.set_num_threads(before)
+
+
+def params(net):
+    return list(net.weights) + list(net.biases)
+
+
+def train(sparse, X, y, sizes, dtype, m=10, epochs=2, seed=3, **options):
+    net = nndl.Network(sizes, dtype=dtype, seed=seed)
+    options = {"eta": 0.5, **options}
+    eta = options.pop("eta")
+    history = net.SGD((X, y), epochs, m, eta, verbose=False, sparse_inputs=sparse, **options)
+    return net, history
+
+
+def sparse_data(rng, n, n_in, density, n_out=10):
+    """Inputs in [0, 1] of which about `density` are nonzero; some rows all zero, some values -0.0
+    (zero: skipped) and subnormal (nonzero: kept)."""
+    X = rng.random((n, n_in)) * (rng.random((n, n_in)) < density)
+    X[3] = 0.0
+    X[5, ::3] = -0.0
+    X[7, 1] = 5e-324
+    return X, rng.integers(0, n_out, n)
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", sorted(RULES))
+def test_sparse_gives_the_dense_bits_on_mnist(simd, mnist_arrays, dtype, rule):
+    (X, y), _, _ = mnist_arrays
+    X, y = X[:2000], y[:2000]
+    dense, _ = train(False, X, y, [784, 33, 10], dtype, **RULES[rule])
+    sparse, _ = train(True, X, y, [784, 33, 10], dtype, **RULES[rule])
+    for a, b in zip(params(dense), params(sparse)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "n_in, sizes_after, m",
+    [(13, [5, 3], 7), (3, [2], 4), (100, [17, 9, 4], 13), (64, [40], 100), (37, [1, 2], 1)],
+)
+def test_sparse_gives_the_dense_bits_on_odd_shapes(simd, rng, dtype, n_in, sizes_after, m):
+    """Input counts that leave a tail after the last whole vector (13, 37) or fit in less than one (3),
+    layer widths not a multiple of the vector, a mini-batch that does not divide the data, one example."""
+    X, y = sparse_data(rng, 300, n_in, 0.3, sizes_after[-1])
+    sizes = [n_in, *sizes_after]
+    dense, _ = train(False, X, y, sizes, dtype, m=m, **RULES["l1-cumulative-momentum"])
+    sparse, _ = train(True, X, y, sizes, dtype, m=m, **RULES["l1-cumulative-momentum"])
+    for a, b in zip(params(dense), params(sparse)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+def test_update_moving_averages_agree(simd, mnist_arrays):
+    """Each weight's EMA is computed elementwise from the same weights: equal. The EMA of the mean
+    |change| adds the changes in another grouping (per input row instead of per neuron): equal to
+    rounding."""
+    (X, y), _, _ = mnist_arrays
+    _, hd = train(False, X[:1000], y[:1000], [784, 30, 10], np.float64, monitor_update_ema=0.1)
+    _, hs = train(True, X[:1000], y[:1000], [784, 30, 10], np.float64, monitor_update_ema=0.1)
+    for a, b in zip(hd.update_ema_weights[-1], hs.update_ema_weights[-1]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(hd.update_ema, hs.update_ema, rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, tolerance", [(np.float64, 1e-9), (np.float32, 2e-2)])
+def test_scalar_set_agrees_within_rounding(mnist_arrays, dtype, tolerance):
+    """The scalar set's dense loops sum in an order of the compiler's choosing: agreement to rounding
+    (float32's grows over two epochs of 200 mini-batches, as between any two summation orders)."""
+    (X, y), (Xt, yt), _ = mnist_arrays
+    before = nndl.simd_info()["path"]
+    nndl.set_simd("scalar")
+    try:
+        dense, _ = train(False, X[:2000], y[:2000], [784, 30, 10], dtype, **RULES["l1"])
+        sparse, _ = train(True, X[:2000], y[:2000], [784, 30, 10], dtype, **RULES["l1"])
+    finally:
+        nndl.set_simd(before)
+    assert max_abs_diff(params(dense), params(sparse)) < tolerance
+    assert abs(dense.accuracy((Xt, yt)) - sparse.accuracy((Xt, yt))) <= (0 if dtype == np.float64 else 30)
+
+
+def test_sparse_matches_the_reference_engine(mnist_arrays):
+    (X, y), _, _ = mnist_arrays
+    ours, _ = train(True, X[:1000], y[:1000], [784, 30, 10], np.float64, epochs=1, **RULES["l1"])
+    ref = reference.Network([784, 30, 10], seed=3)
+    ref.SGD((X[:1000], y[:1000]), 1, 10, 0.5, lmbda=5.0, regularization="l1", verbose=False)
+    assert max_abs_diff(params(ours), params(ref)) < 1e-9
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_same_bits_for_one_two_and_three_threads(restore_threads, mnist_arrays, dtype):
+    """Mini-batch 100 splits the gathering by examples and the update by input rows."""
+    (X, y), _, _ = mnist_arrays
+    runs = []
+    for threads in (1, 2, 3):
+        nndl.set_num_threads(threads)
+        runs.append(
+            train(True, X[:3000], y[:3000], [784, 100, 10], dtype, m=100, monitor_update_ema=0.1, **RULES["l1"])
+        )
+    (one, h1), (two, h2), (three, h3) = runs
+    for other in (two, three):
+        for a, b in zip(params(one), params(other)):
+            np.testing.assert_array_equal(a, b)
+    assert h1.update_ema == h2.update_ema == h3.update_ema
+
+
+def test_nonfinite_input_is_refused_and_the_network_kept(mnist_arrays):
+    (X, y), _, _ = mnist_arrays
+    X = X[:500].copy()
+    X[321, 400] = np.nan
+    net = nndl.Network([784, 30, 10], seed=2)
+    before = [p.copy() for p in params(net)]
+    with pytest.raises(ValueError, match=r"training_data: inputs contain NaN or infinity \(example 321\)"):
+        net.SGD((X, y[:500]), 1, 10, 0.5, verbose=False, sparse_inputs=True)
+    for a, b in zip(before, params(net)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_divergence_keeps_the_same_weights_as_the_dense_path(mnist_arrays):
+    """A huge eta: the mini-batch that overflows is undone (replayed up to the one before it on the
+    same path), and both paths keep the same weights."""
+    (X, y), _, _ = mnist_arrays
+    kept = []
+    for sparse in (False, True):
+        net = nndl.Network([784, 30, 10], seed=4)
+        with pytest.raises(nndl.DivergenceError, match="gave non-finite weights"):
+            net.SGD((X[:2000], y[:2000]), 3, 10, 1e308, verbose=False, sparse_inputs=sparse)
+        assert all(np.isfinite(p).all() for p in params(net))
+        kept.append(params(net))
+    for a, b in zip(*kept):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_sparse_inputs_is_checked(mnist_arrays):
+    (X, y), _, _ = mnist_arrays
+    net = nndl.Network([784, 30, 10], seed=1)
+    before = [p.copy() for p in params(net)]
+    with pytest.raises(TypeError, match="sparse_inputs: expected True, False or None"):
+        net.SGD((X[:100], y[:100]), 1, 10, 0.5, verbose=False, sparse_inputs="yes")
+    for a, b in zip(before, params(net)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_reference_engine_accepts_the_option(mnist_arrays):
+    """It has no sparse path; the option changes nothing there, as it changes no number here."""
+    (X, y), _, _ = mnist_arrays
+    a = reference.Network([784, 10, 10], seed=1)
+    b = reference.Network([784, 10, 10], seed=1)
+    a.SGD((X[:200], y[:200]), 1, 10, 0.5, verbose=False, sparse_inputs=True)
+    b.SGD((X[:200], y[:200]), 1, 10, 0.5, verbose=False)
+    for x, z in zip(params(a), params(b)):
+        np.testing.assert_array_equal(x, z)
+
+
+def test_density_is_measured_on_a_sample(mnist_arrays, rng):
+    (X, _), _, _ = mnist_arrays
+    assert 0.15 < input_density(X) < 0.25  # MNIST: about 19% of the pixels are not black
+    assert input_density(np.zeros((10, 4))) == 0.0
+    assert input_density(rng.random((5000, 20)) + 0.5) == 1.0
+
+
+def test_the_automatic_choice(mnist_arrays, rng):
+    assert sparse_inputs_pay(0.19, 30, np.float64)
+    assert sparse_inputs_pay(0.19, MIN_FLOAT32_WIDTH, np.float32)
+    assert not sparse_inputs_pay(0.19, 30, np.float32)
+    assert not sparse_inputs_pay(MAX_DENSITY + 0.01, 500, np.float64)
+    (X, _), _, _ = mnist_arrays
+    assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None)
+    assert not nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, None)
+    assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(rng.random((100, 784)), None)
+    assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, False)
+    assert nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, True)
+    assert not reference.Network([784, 30, 10])._first_layer_reads_sparse(X, True)
