@@ -210,7 +210,7 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
 // one's data out of L2.
 // (noipa: a function made only of prefetches looks free of side effects to GCC's interprocedural
 // analysis, which then deletes its calls.)
-constexpr int64_t kPrefetchBytes = 128 * 1024;
+constexpr int64_t kPrefetchBytes = 320 * 1024;
 
 template <class T>
 __attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const int64_t* order, int64_t first, int64_t count,
