@@ -56,6 +56,22 @@ def test_train_json_save_and_plot(tmp_path):
     assert (tmp_path / "curves.png").stat().st_size > 5000
 
 
+def test_sparse_inputs_on_and_off_save_the_same_network(tmp_path):
+    """--sparse-inputs changes how the first layer is computed, not a single weight."""
+    saved = []
+    for choice in ("on", "off"):
+        name = f"net-{choice}.json"
+        result = nndl_command(
+            "train", "--limit", "500", "--epochs", "1", "--seed", "3", "--regularization", "l1",
+            "--sparse-inputs", choice, "--save", name, cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        saved.append(json.loads((tmp_path / name).read_text()))
+    assert saved[0]["weights"] == saved[1]["weights"] and saved[0]["biases"] == saved[1]["biases"]
+    result = nndl_command("train", "--sparse-inputs", "sometimes", cwd=tmp_path)
+    assert result.returncode == 2 and "--sparse-inputs" in result.stderr
+
+
 def test_train_human_output_python_engine(tmp_path):
     result = nndl_command(
         "train",

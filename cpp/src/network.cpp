@@ -268,7 +268,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
     if (sparse_inputs) {
         const size_t w1 = arch.weight_offset(1);
         sparse = std::make_unique<SparseFirstLayer<T>>(
-            arch, kernels, mini_batch_size, params + w1, state.velocity ? state.velocity + w1 : nullptr,
+            arch, kernels, mini_batch_size, num_threads(), params + w1, state.velocity ? state.velocity + w1 : nullptr,
             state.l1_applied ? state.l1_applied + w1 : nullptr, ema_weights ? state.update_ema_weights + w1 : nullptr);
     }
     std::vector<const T*> target_rows(static_cast<size_t>(mini_batch_size));
@@ -320,13 +320,14 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
         if (ema_weights) std::copy(params, params + arch.num_params(), before.begin());
         if (sparse) {
             if (ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
-            sparse->sort_by_input(m);
             sparse->pad_deltas(ws.delta[1].data(), m);
         }
         parallel_for(parts, [&](int p) {
             if (sparse) {
                 const Range inputs = sparse->input_range(parts, p), biases = part_range(arch.sizes[1], parts, p, 1);
-                kernels.sparse_update(sparse->col_start.data(), sparse->col_example.data(), sparse->col_value.data(),
+                auto& by_input = sparse->by_input[static_cast<size_t>(p)];
+                sparse->sort_by_input(m, inputs, by_input);
+                kernels.sparse_update(by_input.col_start.data(), by_input.col_example.data(), by_input.col_value.data(),
                                       sparse->delta_pad.data(), inputs.begin, inputs.end, sparse->ld, sparse->wt.data(),
                                       step, state.velocity ? sparse->velocity_t.data() : nullptr,
                                       state.l1_applied ? sparse->l1_applied_t.data() : nullptr,

@@ -20,9 +20,16 @@ namespace nndl {
 template <class T>
 class SparseFirstLayer {
   public:
+    // The mini-batch's nonzeros by input, one record per thread (each sorts its own inputs).
+    struct ByInput {
+        std::vector<int64_t> col_start, next;
+        std::vector<int32_t> col_example;
+        std::vector<T> col_value;
+    };
+
     // weights (n_out, n_in) of layer 1 inside params; velocity, l1_applied and ema laid out as params
     // (each may be null). Copies them input-major; the destructor copies them back.
-    SparseFirstLayer(const Architecture& arch, const KernelTable<T>& kernels, int64_t max_batch, T* weights,
+    SparseFirstLayer(const Architecture& arch, const KernelTable<T>& kernels, int64_t max_batch, int parts, T* weights,
                      T* velocity, T* l1_applied, T* ema)
         : n_in(arch.sizes[0]),
           n_out(arch.sizes[1]),
@@ -43,9 +50,13 @@ class SparseFirstLayer {
         index.resize(entries);
         value.resize(entries);
         count.resize(static_cast<size_t>(max_batch * groups));
-        col_start.resize(static_cast<size_t>(n_in + 1));
-        col_example.resize(entries);
-        col_value.resize(entries);
+        by_input.resize(static_cast<size_t>(std::max(parts, 1)));
+        for (ByInput& b : by_input) {
+            b.col_start.resize(static_cast<size_t>(n_in + 1));
+            b.next.resize(static_cast<size_t>(n_in));
+            b.col_example.resize(entries);
+            b.col_value.resize(entries);
+        }
         delta_pad.assign(static_cast<size_t>(max_batch * ld), T(0));
         row_change.resize(static_cast<size_t>((n_in + kSparseChangeBlock - 1) / kSparseChangeBlock));
         bias_change.resize(static_cast<size_t>(n_out));
@@ -59,20 +70,19 @@ class SparseFirstLayer {
     SparseFirstLayer(const SparseFirstLayer&) = delete;
     SparseFirstLayer& operator=(const SparseFirstLayer&) = delete;
 
-    // The gathered nonzeros of examples [0, m) again by input k, each input's examples in order:
-    // a counting sort, stable in the example.
-    void sort_by_input(int64_t m) {
-        std::fill(col_start.begin(), col_start.end(), int64_t{0});
-        const int64_t cap = n_in / lanes;
-        for_each_entry(m, cap, [&](int64_t, int64_t e) { ++col_start[static_cast<size_t>(index[e]) + 1]; });
-        for (int64_t k = 0; k < n_in; ++k) col_start[k + 1] += col_start[k];
-        std::vector<int64_t>& next = scratch_;
-        next.assign(col_start.begin(), col_start.end() - 1);
-        for_each_entry(m, cap, [&](int64_t i, int64_t e) {
-            const auto k = static_cast<size_t>(index[e]);
-            const int64_t at = next[k]++;
-            col_example[at] = static_cast<int32_t>(i);
-            col_value[at] = value[e];
+    // The gathered nonzeros of examples [0, m) with inputs k in `inputs`, again by input, each
+    // input's examples in order (a counting sort, stable in the example), into `out`: entries
+    // out.col_start[k] .. out.col_start[k + 1] for k in the range. Each thread sorts its own inputs.
+    void sort_by_input(int64_t m, Range inputs, ByInput& out) const {
+        std::fill(out.col_start.begin() + inputs.begin, out.col_start.begin() + inputs.end + 1, int64_t{0});
+        int64_t* start = out.col_start.data();
+        for_each_entry(m, inputs, [&](int64_t, int64_t e) { ++start[index[static_cast<size_t>(e)] + 1]; });
+        for (int64_t k = inputs.begin; k < inputs.end; ++k) start[k + 1] += start[k];
+        std::copy(start + inputs.begin, start + inputs.end, out.next.begin() + inputs.begin);
+        for_each_entry(m, inputs, [&](int64_t i, int64_t e) {
+            const int64_t at = out.next[static_cast<size_t>(index[static_cast<size_t>(e)])]++;
+            out.col_example[static_cast<size_t>(at)] = static_cast<int32_t>(i);
+            out.col_value[static_cast<size_t>(at)] = value[static_cast<size_t>(e)];
         });
     }
 
@@ -81,51 +91,40 @@ class SparseFirstLayer {
         for (int64_t i = 0; i < m; ++i) std::copy(delta + i * n_out, delta + (i + 1) * n_out, &delta_pad[i * ld]);
     }
 
-    // Part p of the inputs [0, n_in) for the update, cut so that each part has about the same work:
-    // per row, an update pass (load, rule, store: about three multiply-adds' time per vector) and one
-    // multiply-add per entry per vector. Rows are independent: any cut gives the same bits; cuts
-    // fall on multiples of kSparseChangeBlock so that the change record is the same too.
-    Range input_range(int parts, int p) const {
-        if (parts == 1) return {0, n_in};
-        auto work_before = [&](int64_t k) { return 3.0 * static_cast<double>(k) + static_cast<double>(col_start[k]); };
-        const double total = work_before(n_in);
-        auto cut = [&](int q) {
-            if (q <= 0) return int64_t{0};
-            if (q >= parts) return n_in;
-            const double goal = total * q / parts;
-            int64_t lo = 0, hi = n_in;
-            while (lo < hi) {
-                const int64_t mid = (lo + hi) / 2;
-                if (work_before(mid) < goal)
-                    lo = mid + 1;
-                else
-                    hi = mid;
-            }
-            return std::min(n_in, (lo + kSparseChangeBlock - 1) / kSparseChangeBlock * kSparseChangeBlock);
-        };
-        return {cut(p), cut(p + 1)};
-    }
+    // Part p of the inputs [0, n_in) for the sort and the update, cut at multiples of
+    // kSparseChangeBlock so that the change record does not depend on the cut. Rows are independent:
+    // any cut gives the same bits. (An even cut: MNIST's nonzeros are about symmetric around the
+    // middle of the image.)
+    Range input_range(int parts, int p) const { return part_range(n_in, parts, p, kSparseChangeBlock); }
 
     const int64_t n_in, n_out, lanes, ld, groups;
     std::vector<T> wt, velocity_t, l1_applied_t, ema_t;  // (n_in, ld), input-major
     std::vector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
     std::vector<T> value;
     std::vector<int64_t> count;
-    std::vector<int64_t> col_start;  // the same nonzeros by input: entries col_start[k] .. col_start[k+1]
-    std::vector<int32_t> col_example;
-    std::vector<T> col_value;
+    std::vector<ByInput> by_input;
     std::vector<T> delta_pad;        // (m, ld)
     std::vector<double> row_change;  // sparse_update's change record, a sum per kSparseChangeBlock rows
     std::vector<double> bias_change;
 
   private:
+    // visit(i, e) for each gathered entry e of examples [0, m) whose input is in `inputs`, examples in
+    // order. Each group of an example is sorted by input, so the range is found by binary search.
     template <class Visit>
-    void for_each_entry(int64_t m, int64_t cap, Visit visit) const {
+    void for_each_entry(int64_t m, Range inputs, Visit visit) const {
+        const int64_t cap = n_in / lanes;
+        const bool all = inputs.begin == 0 && inputs.end == n_in;
         for (int64_t i = 0; i < m; ++i) {
             const int64_t* c = &count[static_cast<size_t>(i * groups)];
             for (int64_t g = 0; g < groups; ++g) {
                 const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
-                for (int64_t e = first; e < first + c[g]; ++e) visit(i, e);
+                int64_t lo = first, hi = first + c[g];
+                if (!all) {
+                    const int32_t* base = index.data();
+                    lo = std::lower_bound(base + lo, base + hi, static_cast<int32_t>(inputs.begin)) - base;
+                    hi = std::lower_bound(base + lo, base + hi, static_cast<int32_t>(inputs.end)) - base;
+                }
+                for (int64_t e = lo; e < hi; ++e) visit(i, e);
             }
         }
     }
@@ -142,7 +141,6 @@ class SparseFirstLayer {
     T* velocity_;
     T* l1_applied_;
     T* ema_;
-    std::vector<int64_t> scratch_;
 };
 
 }  // namespace nndl

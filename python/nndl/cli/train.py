@@ -247,6 +247,7 @@ def train_command(args: argparse.Namespace) -> int:
                 l1_ratio=args.l1_ratio,
                 dropout=args.dropout,
                 dropout_masks=args.dropout_masks.replace("-", "_"),
+                sparse_inputs={"auto": None, "on": True, "off": False}[args.sparse_inputs],
                 momentum=args.momentum,
                 monitor_update_ema=args.update_ema,
                 early_stopping_n=args.early_stopping,
