@@ -11,7 +11,14 @@ import pytest
 import nndl
 from conftest import max_abs_diff
 from nndl import reference
-from nndl.sparse_inputs import MAX_DENSITY, MIN_FLOAT32_WIDTH, input_density, sparse_inputs_pay
+from nndl.sparse_inputs import (
+    MAX_DENSITY,
+    MAX_GATHER_BYTES,
+    MIN_FLOAT32_WIDTH,
+    gather_bytes,
+    input_density,
+    sparse_inputs_pay,
+)
 
 AVAILABLE = nndl.simd_info()["available"]
 SIMD_PATHS = [name for name in AVAILABLE if name != "scalar"]
@@ -207,6 +214,10 @@ def test_the_automatic_choice(mnist_arrays, rng):
     assert sparse_inputs_pay(0.19, MIN_FLOAT32_WIDTH, np.float32)
     assert not sparse_inputs_pay(0.19, 30, np.float32)
     assert not sparse_inputs_pay(MAX_DENSITY + 0.01, 500, np.float64)
+    # full-batch descent on a large set: the gathering slots would be a copy of it
+    assert gather_bytes(50_000, 784, np.float64) > MAX_GATHER_BYTES
+    assert not sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=50_000, n_in=784)
+    assert sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=100, n_in=784)
     (X, _), _, _ = mnist_arrays
     assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None)
     assert not nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, None)

@@ -263,17 +263,17 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
     const size_t L = arch.num_layers();
     Workspace<T> ws(arch, mini_batch_size);
     const bool ema_weights = state.update_ema_weights != nullptr && state.ema_tau > 0;
+    const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
     // Layer 1 input-major for the length of this call (written back by its destructor).
     std::unique_ptr<SparseFirstLayer<T>> sparse;
     if (sparse_inputs) {
         const size_t w1 = arch.weight_offset(1);
         sparse = std::make_unique<SparseFirstLayer<T>>(
-            arch, kernels, mini_batch_size, num_threads(), params + w1, state.velocity ? state.velocity + w1 : nullptr,
+            arch, kernels, mini_batch_size, threads, params + w1, state.velocity ? state.velocity + w1 : nullptr,
             state.l1_applied ? state.l1_applied + w1 : nullptr, ema_weights ? state.update_ema_weights + w1 : nullptr);
     }
     std::vector<const T*> target_rows(static_cast<size_t>(mini_batch_size));
     const double num_weights = static_cast<double>(arch.num_weights());
-    const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
     std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
     // The weights before each update, for the per-weight EMA of the update: the fused kernels
     // write the new weights in place, so the change is taken against this copy.
@@ -321,6 +321,7 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
         if (sparse) {
             if (ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
             sparse->pad_deltas(ws.delta[1].data(), m);
+            sparse->reserve_by_input(m, parts);
         }
         parallel_for(parts, [&](int p) {
             if (sparse) {

@@ -106,7 +106,7 @@ class NetworkBase:
         """Each weight's moving average of its change, per layer as the weights (a copy)."""
         raise NotImplementedError
 
-    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None) -> bool:
+    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int = 10) -> bool:
         """Whether training on inputs X uses the sparse first layer (only the C++ engine has one)."""
         return False
 
@@ -203,8 +203,8 @@ class NetworkBase:
         fallen to 1/128 of its start), ``progress`` (True: a progress bar, in a notebook or a
         terminal; or a callback ``progress(epoch, done, total)`` between chunks of mini-batches),
         ``sparse_inputs`` (the C++ engine's first layer reads only the nonzero inputs: True, False,
-        or None, the default, to choose from the training data's measured density; the same numbers
-        either way on the SIMD kernel sets, see ``nndl.Network``).
+        or None, the default, to choose from the training data's density and the mini-batch size;
+        the same numbers either way on the SIMD kernel sets, see ``nndl.sparse_inputs``).
 
         Warns (``nndl.TrainingWarning``) when the run fails quietly: a monitored cost becomes
         infinite, the outputs saturate, ReLU units never fire on the evaluation data (or the

@@ -54,8 +54,6 @@ class SparseFirstLayer {
         for (ByInput& b : by_input) {
             b.col_start.resize(static_cast<size_t>(n_in + 1));
             b.next.resize(static_cast<size_t>(n_in));
-            b.col_example.resize(entries);
-            b.col_value.resize(entries);
         }
         delta_pad.assign(static_cast<size_t>(max_batch * ld), T(0));
         row_change.resize(static_cast<size_t>((n_in + kSparseChangeBlock - 1) / kSparseChangeBlock));
@@ -84,6 +82,21 @@ class SparseFirstLayer {
             out.col_example[static_cast<size_t>(at)] = static_cast<int32_t>(i);
             out.col_value[static_cast<size_t>(at)] = value[static_cast<size_t>(e)];
         });
+    }
+
+    // Room in the first `parts` sort records for every nonzero gathered from examples [0, m): sized
+    // by the nonzeros seen, not by m * n_in, so that each thread's record stays a fraction of the
+    // gathered mini-batch (they grow to the largest mini-batch's count and stay).
+    void reserve_by_input(int64_t m, int parts) {
+        int64_t total = 0;
+        for (int64_t t = 0; t < m * groups; ++t) total += count[static_cast<size_t>(t)];
+        for (int p = 0; p < parts; ++p) {
+            ByInput& b = by_input[static_cast<size_t>(p)];
+            if (b.col_example.size() < static_cast<size_t>(total)) {
+                b.col_example.resize(static_cast<size_t>(total));
+                b.col_value.resize(static_cast<size_t>(total));
+            }
+        }
     }
 
     // The deltas of layer 1's outputs (m, n_out) as (m, ld) rows for the sparse update.

@@ -126,7 +126,7 @@ def run_sgd(
                 ema_tau,
                 None,
                 dropout_masks,
-                net._first_layer_reads_sparse(train.X, sparse_inputs),
+                net._first_layer_reads_sparse(train.X, sparse_inputs, mini_batch_size),
             ),
             verbose,
             monitor_evaluation_cost,
