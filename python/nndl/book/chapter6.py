@@ -169,6 +169,8 @@ def summary(values: list[float]) -> tuple[float, float]:
 
 
 def duration(seconds: float) -> str:
+    if seconds < 10:
+        return f"{seconds:.1f} s"
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
