@@ -30,6 +30,14 @@ def mnist_arrays():
 
 
 @pytest.fixture
+def restore_threads():
+    """Restore the engine's thread count after a test that changes it."""
+    before = nndl.get_num_threads()
+    yield
+    nndl.set_num_threads(before)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(12345)
 

@@ -42,13 +42,6 @@ def simd(request):
     nndl.set_simd(before)
 
 
-@pytest.fixture
-def restore_threads():
-    before = nndl.get_num_threads()
-    yield
-    nndl.set_num_threads(before)
-
-
 def params(net):
     return list(net.weights) + list(net.biases)
 

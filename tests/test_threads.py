@@ -17,13 +17,6 @@ import pytest
 import nndl
 
 
-@pytest.fixture
-def restore_threads():
-    before = nndl.get_num_threads()
-    yield
-    nndl.set_num_threads(before)
-
-
 def params(net):
     return [p.copy() for p in list(net.weights) + list(net.biases)]
 
