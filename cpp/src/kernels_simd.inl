@@ -678,41 +678,35 @@ NNDL_INLINE void sparse_forward_store(const int32_t* idx, const T* val, const in
     for (int64_t t = 0; t < width; ++t) z[j0 + t] = out[t] + b[j0 + t];
 }
 
-// Examples [0, m), each row as `full` tiles of kSparseTile vectors and one of REM. Tiles outermost:
-// the examples of the mini-batch then share one slab of Wt (n_in x one tile: 196 KB for float32 at
-// 8 vectors of AVX2) in L2, instead of each example streaming all of Wt from L3 when the layer is wide.
-template <class T, int REM>
-void sparse_forward_rows(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in,
-                         const T* Wt, int64_t ld, const T* b, int64_t n_out, int64_t full, T* Z) {
-    constexpr int L = Simd<T>::lanes;
-    for (int64_t t = 0; t < full; ++t)
-        for (int64_t i = 0; i < m; ++i)
-            sparse_forward_store<T, kSparseTile>(index + i * n_in, value + i * n_in, count + i * (L + 1), n_in, Wt, ld,
-                                                 b, n_out, t * kSparseTile * L, Z + i * n_out);
-    if constexpr (REM > 0)
-        for (int64_t i = 0; i < m; ++i)
-            sparse_forward_store<T, REM>(index + i * n_in, value + i * n_in, count + i * (L + 1), n_in, Wt, ld, b,
-                                         n_out, full * kSparseTile * L, Z + i * n_out);
-}
+// Tiles of kSparseTile vectors along the outputs, then of 4, then of 1: each output's sum is the
+// same whatever tile it falls in, and three tile widths (rather than one per remainder) keep the
+// number of instantiations, and the build under the sanitizers, small.
+template <int N>
+struct TileWidth {
+    static constexpr int value = N;
+};
 
-template <class T, int REM>
-NNDL_INLINE void sparse_forward_rows_any(int rem, const int32_t* index, const T* value, const int64_t* count, int64_t m,
-                                         int64_t n_in, const T* Wt, int64_t ld, const T* b, int64_t n_out, int64_t full,
-                                         T* Z) {
-    if (rem == REM) return sparse_forward_rows<T, REM>(index, value, count, m, n_in, Wt, ld, b, n_out, full, Z);
-    if constexpr (REM > 0)
-        sparse_forward_rows_any<T, REM - 1>(rem, index, value, count, m, n_in, Wt, ld, b, n_out, full, Z);
+template <class Tile>
+NNDL_INLINE void for_each_output_tile(int64_t vectors, Tile tile) {
+    int64_t v0 = 0;
+    for (; v0 + kSparseTile <= vectors; v0 += kSparseTile) tile(TileWidth<kSparseTile>{}, v0);
+    for (; v0 + 4 <= vectors; v0 += 4) tile(TileWidth<4>{}, v0);
+    for (; v0 < vectors; ++v0) tile(TileWidth<1>{}, v0);
 }
 
 // Z[i][j] = b[j] + sum over the nonzeros (k, x) of example i of x * Wt[k][j], for the m examples
-// gathered by gather_nonzeros.
+// gathered by gather_nonzeros. Tiles outermost: the examples of the mini-batch then share one slab
+// of Wt (n_in x one tile: 196 KB for float32 at 8 vectors of AVX2) in L2, instead of each example
+// streaming all of Wt from L3 when the layer is wide.
 template <class T>
 void sparse_forward(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in, const T* Wt,
                     int64_t ld, const T* b, int64_t n_out, T* Z) {
     constexpr int L = Simd<T>::lanes;
-    const int64_t vectors = ld / L;
-    sparse_forward_rows_any<T, kSparseTile - 1>(static_cast<int>(vectors % kSparseTile), index, value, count, m, n_in,
-                                                Wt, ld, b, n_out, vectors / kSparseTile, Z);
+    for_each_output_tile(ld / L, [&](auto width, int64_t v0) {
+        for (int64_t i = 0; i < m; ++i)
+            sparse_forward_store<T, decltype(width)::value>(index + i * n_in, value + i * n_in, count + i * (L + 1),
+                                                            n_in, Wt, ld, b, n_out, v0 * L, Z + i * n_out);
+    });
 }
 
 // Rows [k_begin, k_end) of Wt: each weight's gradient, summed over the examples whose input k is
@@ -749,52 +743,23 @@ NNDL_INLINE typename Simd<T>::vec sparse_update_tile(const int64_t* col_start, c
     return change;
 }
 
-// The rows of a call, each as `full` tiles of kSparseTile vectors and one tile of REM vectors: the
-// shape of a row is the same for every row, so it is chosen once per call, not per row.
-template <class T, bool kSubgradient, bool kMomentum, Post kPost, int REM>
-void sparse_update_rows(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
-                        int64_t k_begin, int64_t k_end, int64_t ld, int64_t full, T* Wt, T* vw, T* qw,
-                        const UpdateConstants<typename Simd<T>::vec>& c, double* change) {
-    using vec = typename Simd<T>::vec;
-    constexpr int L = Simd<T>::lanes;
-    for (int64_t block = k_begin; block < k_end; block += kChangeBlock) {
-        const int64_t block_end = k_end - block < kChangeBlock ? k_end : block + kChangeBlock;
-        vec sum{};
-        for (int64_t k = block; k < block_end; ++k) {
-            for (int64_t t = 0; t < full; ++t)
-                sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, kSparseTile>(
-                    col_start, col_example, col_value, delta_pad, ld, k, t * kSparseTile * L, Wt, vw, qw, c);
-            if constexpr (REM > 0)
-                sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, REM>(
-                    col_start, col_example, col_value, delta_pad, ld, k, full * kSparseTile * L, Wt, vw, qw, c);
-        }
-        change[block / kChangeBlock] = static_cast<double>(reduce_add(sum));
-    }
-}
-
-template <class T, bool kSubgradient, bool kMomentum, Post kPost, int REM>
-NNDL_INLINE void sparse_update_rows_any(int rem, const int64_t* col_start, const int32_t* col_example,
-                                        const T* col_value, const T* delta_pad, int64_t k_begin, int64_t k_end,
-                                        int64_t ld, int64_t full, T* Wt, T* vw, T* qw,
-                                        const UpdateConstants<typename Simd<T>::vec>& c, double* change) {
-    if (rem == REM)
-        return sparse_update_rows<T, kSubgradient, kMomentum, kPost, REM>(
-            col_start, col_example, col_value, delta_pad, k_begin, k_end, ld, full, Wt, vw, qw, c, change);
-    if constexpr (REM > 0)
-        sparse_update_rows_any<T, kSubgradient, kMomentum, kPost, REM - 1>(
-            rem, col_start, col_example, col_value, delta_pad, k_begin, k_end, ld, full, Wt, vw, qw, c, change);
-}
-
 template <class T, bool kSubgradient, bool kMomentum, Post kPost>
 void sparse_update_rule(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
                         int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& s, T* vw, T* qw,
                         double* change) {
+    using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
-    const UpdateConstants<typename Simd<T>::vec> cv = constants_of<T, typename Simd<T>::vec>(s);
-    const int64_t vectors = ld / L;
-    sparse_update_rows_any<T, kSubgradient, kMomentum, kPost, kSparseTile - 1>(
-        static_cast<int>(vectors % kSparseTile), col_start, col_example, col_value, delta_pad, k_begin, k_end, ld,
-        vectors / kSparseTile, Wt, vw, qw, cv, change);
+    const UpdateConstants<vec> c = constants_of<T, vec>(s);
+    for (int64_t block = k_begin; block < k_end; block += kChangeBlock) {
+        const int64_t block_end = k_end - block < kChangeBlock ? k_end : block + kChangeBlock;
+        vec sum{};
+        for (int64_t k = block; k < block_end; ++k)
+            for_each_output_tile(ld / L, [&](auto width, int64_t v0) {
+                sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
+                    col_start, col_example, col_value, delta_pad, ld, k, v0 * L, Wt, vw, qw, c);
+            });
+        change[block / kChangeBlock] = static_cast<double>(reduce_add(sum));
+    }
 }
 
 template <class T>
