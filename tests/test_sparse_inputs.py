@@ -203,18 +203,18 @@ def test_density_is_measured_on_a_sample(mnist_arrays, rng):
 
 
 def test_the_automatic_choice(mnist_arrays, rng):
-    assert sparse_inputs_pay(0.19, 30, np.float64)
-    assert sparse_inputs_pay(0.19, MIN_FLOAT32_WIDTH, np.float32)
-    assert not sparse_inputs_pay(0.19, 30, np.float32)
-    assert not sparse_inputs_pay(MAX_DENSITY + 0.01, 500, np.float64)
+    assert sparse_inputs_pay(0.19, 30, np.float64, 10, 784)
+    assert sparse_inputs_pay(0.19, MIN_FLOAT32_WIDTH, np.float32, 10, 784)
+    assert not sparse_inputs_pay(0.19, 30, np.float32, 10, 784)
+    assert not sparse_inputs_pay(MAX_DENSITY + 0.01, 500, np.float64, 10, 784)
     # full-batch descent on a large set: the gathering slots would be a copy of it
     assert gather_bytes(50_000, 784, np.float64) > MAX_GATHER_BYTES
     assert not sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=50_000, n_in=784)
     assert sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=100, n_in=784)
     (X, _), _, _ = mnist_arrays
-    assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None)
-    assert not nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, None)
-    assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(rng.random((100, 784)), None)
-    assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, False)
-    assert nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, True)
-    assert not reference.Network([784, 30, 10])._first_layer_reads_sparse(X, True)
+    assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None, 10)
+    assert not nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, None, 10)
+    assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(rng.random((100, 784)), None, 10)
+    assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, False, 10)
+    assert nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, True, 10)
+    assert not reference.Network([784, 30, 10])._first_layer_reads_sparse(X, True, 10)

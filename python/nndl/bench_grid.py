@@ -229,7 +229,7 @@ def worker_main(engine: str, threads: int) -> int:
                 import nndl
 
                 X = worker.arrays(c.dtype)[0]
-                answer["sparse"] = nndl.Network(list(c.sizes), dtype=c.dtype)._first_layer_reads_sparse(X, None)
+                answer["sparse"] = nndl.Network(list(c.sizes), dtype=c.dtype)._first_layer_reads_sparse(X, None, c.m)
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return 0

@@ -145,7 +145,7 @@ class Network(NetworkBase):
         grad = _core.backprop(self._arch, self._parameters(), X, target)
         return self._split(grad)
 
-    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int = 10) -> bool:
+    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int) -> bool:
         if requested is not None:
             return requested
         return sparse_inputs_pay(input_density(X), self.sizes[1], self.dtype, mini_batch_size, self.sizes[0])

@@ -106,7 +106,7 @@ class NetworkBase:
         """Each weight's moving average of its change, per layer as the weights (a copy)."""
         raise NotImplementedError
 
-    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int = 10) -> bool:
+    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int) -> bool:
         """Whether training on inputs X uses the sparse first layer (only the C++ engine has one)."""
         return False
 

@@ -48,7 +48,7 @@ def gather_bytes(mini_batch_size: int, n_in: int, dtype: DTypeLike) -> int:
 
 
 def sparse_inputs_pay(
-    density: float, first_layer_width: int, dtype: DTypeLike, mini_batch_size: int = 10, n_in: int = 784
+    density: float, first_layer_width: int, dtype: DTypeLike, mini_batch_size: int, n_in: int
 ) -> bool:
     """Whether the sparse first layer is expected to be faster than the dense one (and small)."""
     if density > MAX_DENSITY or gather_bytes(mini_batch_size, n_in, dtype) > MAX_GATHER_BYTES:
