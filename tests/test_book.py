@@ -15,7 +15,7 @@ from nndl import network, reference
 from nndl.book import reproduce
 from nndl.book.results import make_row, merge_rows, report_table, verdict
 from nndl.book.runs import Setting, format_seconds, new_network
-from nndl.book.sparsity import prune_and_retrain
+from nndl.book.sparsity import Retraining, prune_and_retrain
 from nndl.cli.main import main
 from nndl.data.arrays import to_arrays
 
@@ -150,7 +150,7 @@ def test_prune_and_retrain_keeps_the_pruned_weights_at_zero(mnist_arrays):
     net = new_network(setting, 1)
     net.SGD(data.training, 1, 10, 0.5, lmbda=5.0, verbose=False)
     before = net.weights[0].copy()
-    zeros, accuracy = prune_and_retrain(net, 0.9, setting, data, 1, seed=1)
+    zeros, accuracy = prune_and_retrain(net, 0.9, Retraining((0.5,), 5.0, "l2"), data, None, seed=1)
     assert zeros == pytest.approx(0.9, abs=1 / before.size)
     assert np.array_equal(net.weights[0], before)  # the trained network is left as it was
     assert 0.0 <= accuracy <= 1.0

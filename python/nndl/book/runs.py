@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 
@@ -52,6 +52,10 @@ class Setting:
     l1_ratio: float = 0.5
     mini_batch: int = 10
     n_train: int | None = None  # the first n_train training images (None: all 50,000)
+    # Chapter 3's learning-rate schedule: halve eta after this many epochs without a better
+    # validation accuracy, stop once it is 1/128 of its start (``epochs`` is then the cap). 0: off.
+    halve_eta_after: int = 0
+    momentum: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,15 @@ def train(
             curves.accuracy[name].append(correct / len(arrays))
             curves.cost[name].append(cost_sum / len(arrays) + reg)
 
+    schedule: dict[str, Any] = {}
+    if setting.halve_eta_after:
+        if "validation" not in monitors:
+            raise ValueError("setting: halve_eta_after judges by the validation set; monitor 'validation'")
+        schedule = {
+            "evaluation_data": monitors["validation"],
+            "monitor_evaluation_accuracy": True,
+            "halve_eta_after": setting.halve_eta_after,
+        }
     net.SGD(
         data,
         setting.epochs,
@@ -252,8 +265,10 @@ def train(
         regularization=setting.regularization,
         l1_method=setting.l1_method,
         l1_ratio=setting.l1_ratio,
+        momentum=setting.momentum,
         verbose=False,
         progress=at_epoch_end,
+        **schedule,
     )
     curves.seconds = time.perf_counter() - start
     add_compute_seconds(curves.seconds)
@@ -268,8 +283,9 @@ def train(
         _write_atomically(file.with_suffix(".json"), json.dumps(record).encode())
     if log is not None:
         shown = ", ".join(f"{name} {100 * acc[-1]:.2f}%" for name, acc in curves.accuracy.items() if acc)
+        trained = len(next(iter(curves.accuracy.values()), [])) or setting.epochs
         with _log_lock:  # runs in threads (--jobs): one whole line at a time
-            log(f"  {label} seed {seed}: {setting.epochs} epochs, final {shown} ({format_seconds(curves.seconds)})")
+            log(f"  {label} seed {seed}: {trained} epochs, final {shown} ({format_seconds(curves.seconds)})")
     return curves
 
 
@@ -331,10 +347,13 @@ def machine_footer(wall_seconds: float, compute_seconds: float) -> str:
 
     import nndl
 
+    # What else ran shows in the load average: on a shared machine the times are inflated and noisy.
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     return (
         f"nndl {nndl.__version__}, Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
-        f"{nndl.get_num_threads()} engine thread(s) per run, on a 2-core machine shared with three other engineers' "
-        f"work (so the times are inflated and noisy). Training and baselines took {format_seconds(compute_seconds)} "
-        f"summed over the runs (each timed on its own); this report was written in {format_seconds(wall_seconds)} "
+        f"{nndl.get_num_threads()} engine thread(s) per run, {_jobs} run(s) at once, on {os.cpu_count()} logical "
+        f"CPUs (load average {load:.1f} when this was written). Training and baselines took "
+        f"{format_seconds(compute_seconds)} summed over the runs (each timed on its own); this report was written in "
+        f"{format_seconds(wall_seconds)} "
         "(less when runs came from the cache or ran side by side with --jobs)."
     )

@@ -36,6 +36,10 @@ def reproduce_command(args: argparse.Namespace) -> int:
         if args.epochs is not None or args.seed != 1:
             raise UsageError("nndl reproduce: --epochs and --seed belong to the run without --chapter; use --seeds")
         runs.set_jobs(args.jobs)
+        if args.jobs > 1:
+            import nndl
+
+            nndl.set_num_threads(1)  # --jobs: one engine thread per run, as its help says
         runs.set_cache(args.cache)
         book.reproduce(args.chapter, args.out, quick=args.quick, seeds=args.seeds, log=log or (lambda text: None))
         if not args.quiet:
