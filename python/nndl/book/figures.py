@@ -86,6 +86,18 @@ def accuracy_against_sparsity(
     """Per family of runs, points (zero fractions over seeds, accuracies over seeds): mean with ±1 sd bars."""
     fig, ax = _figure()
     for i, (family, runs) in enumerate(points.items()):
+        if len(runs) == 1 and np.all(np.asarray(runs[0][0]) == 0):
+            # One dense network (no zeros): a level to compare with, not a point that would stretch
+            # the axis from 0 and squeeze every sparse point into its last fifth.
+            accuracy = 100 * float(np.mean(runs[0][1]))
+            ax.axhline(
+                accuracy,
+                color=COLOURS[i % len(COLOURS)],
+                linestyle=":",
+                linewidth=1.5,
+                label=f"{family}: {accuracy:.2f}%",
+            )
+            continue
         xs = np.array([100 * np.mean(z) for z, _ in runs])
         ys = np.array([100 * np.mean(a) for _, a in runs])
         xerr = np.array([100 * np.std(z, ddof=1) if len(z) > 1 else 0.0 for z, _ in runs])

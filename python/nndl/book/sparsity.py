@@ -296,14 +296,15 @@ def run_study(
     retraining = scaled_retraining(SCHEDULED_RETRAINING, scale)
     for setting, fractions in SCHEDULED_100:
         name = "L2" if setting.regularization == "l2" else f"L1 {setting.l1_method}"
-        config = f"lmbda {setting.lmbda:g}" + (f", momentum {setting.momentum:g}" if setting.momentum else "")
+        with_momentum = f", momentum {setting.momentum:g}" if setting.momentum else ""
+        config = f"lmbda {setting.lmbda:g}"
         runs = train_seeds(
-            setting, scale, data.training, monitors, log, f"[784,100,10] {name} {config}, schedule", True
+            setting, scale, data.training, monitors, log, f"[784,100,10] {name} {config}{with_momentum}, schedule", True
         )
         epochs = [len(c.accuracy["test"]) for c in runs]
         study.add(
             "[784,100,10]",
-            f"{name}, eta schedule",
+            f"{name}{with_momentum}, eta schedule",
             config,
             [first_layer_zeros(c.network) for c in runs if c.network is not None],
             [c.accuracy["test"][-1] for c in runs],
@@ -315,7 +316,7 @@ def run_study(
         _prune_all(
             study,
             "[784,100,10]",
-            f"{name}, eta schedule + pruning",
+            f"{name} {config}{with_momentum}, eta schedule + pruning",
             runs,
             retraining,
             scale,
@@ -323,7 +324,6 @@ def run_study(
             log,
             max(epochs),
             fractions,
-            prefix=f"{config}: ",
         )
     study.sparsest = _sparsest(study, scale)
     return study
@@ -352,7 +352,6 @@ def _prune_all(
     log: Callable[[str], None],
     trained_epochs: int,
     fractions: Sequence[float] = PRUNE_FRACTIONS,
-    prefix: str = "",
 ) -> None:
     retraining = scaled_retraining(retraining, scale)
     for fraction in fractions:
@@ -365,7 +364,7 @@ def _prune_all(
         study.add(
             net,
             family,
-            f"{prefix}prune {100 * fraction:g}%, {retraining.describe()}",
+            f"prune {100 * fraction:g}%, {retraining.describe()}",
             zeros,
             accuracy,
             scale.seeds,
