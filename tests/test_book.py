@@ -156,6 +156,28 @@ def test_prune_and_retrain_keeps_the_pruned_weights_at_zero(mnist_arrays):
     assert 0.0 <= accuracy <= 1.0
 
 
+def test_eta_schedule_runs_halve_eta_on_the_validation_set(mnist_arrays):
+    """A scheduled setting trains until eta has fallen to 1/128 (or the cap), judged by validation."""
+    from nndl.book.runs import MNIST, Scale, train
+
+    (X, y), (Xv, yv), (Xt, yt) = mnist_arrays
+    dtype = np.dtype(np.float32)
+    data = MNIST(
+        to_arrays((X[:100], y[:100]), 784, 10, dtype),
+        to_arrays((Xv[:50], yv[:50]), 784, 10, dtype),
+        to_arrays((Xt[:50], yt[:50]), 784, 10, dtype),
+    )
+    setting = Setting((784, 8, 10), 0.5, 200, halve_eta_after=1)
+    curves = train(setting, 1, data.training, {"validation": data.validation, "test": data.test})
+    # Each halving needs at least one epoch without improvement: 8 halvings at least, and the run
+    # stopped before the cap (a fixed eta would have run all 200).
+    assert 8 <= len(curves.accuracy["test"]) < 200
+    assert len(curves.accuracy["validation"]) == len(curves.accuracy["test"])
+    with pytest.raises(ValueError, match="validation"):
+        train(setting, 1, data.training, {"test": data.test})
+    assert Scale((1,)).setting(setting).halve_eta_after == 1
+
+
 # -- nndl reproduce --chapter ----------------------------------------------------------------------
 @pytest.mark.parametrize("chapter", [1, 3, 5])
 def test_reproduce_chapter_quick_writes_report_figures_and_rows(tmp_path, chapter, capsys):

@@ -109,7 +109,9 @@ def accuracy_against_sparsity(
             xerr=xerr[order],
             yerr=yerr[order],
             color=COLOURS[i % len(COLOURS)],
-            marker=MARKERS[i % len(MARKERS)],
+            # Past the eight colours, a dashed line and another marker keep the families apart.
+            marker=MARKERS[(i + i // len(COLOURS)) % len(MARKERS)],
+            linestyle="-" if i < len(COLOURS) else "--",
             capsize=3,
             label=family,
         )
