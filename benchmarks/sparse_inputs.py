@@ -67,7 +67,9 @@ def main() -> None:
                             best[sparse] = min(
                                 best[sparse], epoch_seconds(data.X, data.labels, sizes, dtype, m, sparse)
                             )
-                    auto = "sparse" if sparse_inputs_pay(measured, sizes[1], dtype, m, sizes[0]) else "dense"
+                    kernel_set = nndl.simd_info()["path"]
+                    pays = sparse_inputs_pay(measured, sizes[1], dtype, m, sizes[0], kernel_set)
+                    auto = "sparse" if pays else "dense"
                     print(
                         f"| {shape} | {dtype} | {m} | {measured:.2f} | {best[False]:.3f} | {best[True]:.3f} | "
                         f"{best[False] / best[True]:.2f} | {auto} |",

@@ -83,8 +83,16 @@ def test_environment_variable_forces_a_lower_set(wanted):
 
 
 # Shapes that exercise every tile edge: widths that are not multiples of any vector length, layers
-# narrower than one vector, mini-batches smaller than a tile.
-ODD_SHAPES = [([13, 7, 3], 3), ([37, 11, 5, 2], 7), ([784, 30, 10], 10), ([50, 33, 17], 100), ([5, 1, 1], 1)]
+# narrower than one vector, mini-batches smaller than a tile; hidden layers at the edge of the
+# along-the-outputs forward kernel (128 inputs: that kernel; 129: the dot-product one).
+ODD_SHAPES = [
+    ([13, 7, 3], 3),
+    ([37, 11, 5, 2], 7),
+    ([784, 30, 10], 10),
+    ([50, 33, 17], 100),
+    ([5, 1, 1], 1),
+    ([9, 128, 129, 33], 13),
+]
 
 
 @pytest.mark.parametrize("sizes, m", ODD_SHAPES)

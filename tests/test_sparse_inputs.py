@@ -14,10 +14,11 @@ from nndl import reference
 from nndl.sparse_inputs import (
     MAX_DENSITY,
     MAX_GATHER_BYTES,
-    MIN_FLOAT32_WIDTH,
+    MIN_WIDTH_IN_VECTORS,
     gather_bytes,
     input_density,
     sparse_inputs_pay,
+    vector_lanes,
 )
 
 AVAILABLE = nndl.simd_info()["available"]
@@ -203,16 +204,26 @@ def test_density_is_measured_on_a_sample(mnist_arrays, rng):
 
 
 def test_the_automatic_choice(mnist_arrays, rng):
-    assert sparse_inputs_pay(0.19, 30, np.float64, 10, 784)
-    assert sparse_inputs_pay(0.19, MIN_FLOAT32_WIDTH, np.float32, 10, 784)
-    assert not sparse_inputs_pay(0.19, 30, np.float32, 10, 784)
-    assert not sparse_inputs_pay(MAX_DENSITY + 0.01, 500, np.float64, 10, 784)
+    # The width threshold scales with the vector: MIN_WIDTH_IN_VECTORS vectors of outputs.
+    assert vector_lanes(np.float64, "avx2") == 4 and vector_lanes(np.float32, "avx512") == 16
+    assert vector_lanes(np.float64, "scalar") == 1
+    assert sparse_inputs_pay(0.19, 30, np.float64, 10, 784, "avx2")
+    assert not sparse_inputs_pay(0.19, 30, np.float64, 10, 784, "avx512")
+    assert MIN_WIDTH_IN_VECTORS * 4 <= 30 < MIN_WIDTH_IN_VECTORS * 8
+    assert sparse_inputs_pay(0.19, MIN_WIDTH_IN_VECTORS * 8, np.float64, 10, 784, "avx512")
+    assert not sparse_inputs_pay(0.19, MIN_WIDTH_IN_VECTORS * 8 - 1, np.float32, 10, 784, "avx2")
+    assert sparse_inputs_pay(0.19, MIN_WIDTH_IN_VECTORS * 16, np.float32, 10, 784, "avx512")
+    assert not sparse_inputs_pay(0.19, 100, np.float32, 10, 784, "avx512")
+    assert not sparse_inputs_pay(MAX_DENSITY + 0.01, 500, np.float64, 10, 784, "avx2")
     # full-batch descent on a large set: the gathering slots would be a copy of it
     assert gather_bytes(50_000, 784, np.float64) > MAX_GATHER_BYTES
-    assert not sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=50_000, n_in=784)
-    assert sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=100, n_in=784)
+    assert not sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=50_000, n_in=784, kernel_set="avx2")
+    assert sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=100, n_in=784, kernel_set="avx2")
     (X, _), _, _ = mnist_arrays
-    assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None, 10)
+    # the network asks for the kernel set in use
+    wide_enough = 30 >= MIN_WIDTH_IN_VECTORS * vector_lanes(np.float64, nndl.simd_info()["path"])
+    assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None, 10) == wide_enough
+    assert nndl.Network([784, 500, 10])._first_layer_reads_sparse(X, None, 10)
     assert not nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, None, 10)
     assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(rng.random((100, 784)), None, 10)
     assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, False, 10)

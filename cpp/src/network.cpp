@@ -131,8 +131,9 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
                                    &sparse->count[static_cast<size_t>(i0 * sparse->groups)], m, n_in, sparse->wt.data(),
                                    sparse->ld, params + arch.bias_offset(1), n_out, a);
         else
-            kernels.dense_forward(ws.rows[l].data() + i0, m, n_in, params + arch.weight_offset(l),
-                                  params + arch.bias_offset(l), n_out, a);
+            (l == 1 ? kernels.dense_forward : kernels.hidden_forward)(ws.rows[l].data() + i0, m, n_in,
+                                                                      params + arch.weight_offset(l),
+                                                                      params + arch.bias_offset(l), n_out, a);
         apply_activation(kernels, act, a, m, n_out);
         if (!training) continue;
         T* d = ws.d[l].data() + i0 * n_out;

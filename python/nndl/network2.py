@@ -148,7 +148,10 @@ class Network(NetworkBase):
     def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int) -> bool:
         if requested is not None:
             return requested
-        return sparse_inputs_pay(input_density(X), self.sizes[1], self.dtype, mini_batch_size, self.sizes[0])
+        kernel_set = _core.simd_info()["path"]
+        return sparse_inputs_pay(
+            input_density(X), self.sizes[1], self.dtype, mini_batch_size, self.sizes[0], kernel_set
+        )
 
     def _layer_outputs(self, X: np.ndarray) -> list[np.ndarray]:
         # One layer at a time, each as a one-layer network over its slice of the parameter buffer

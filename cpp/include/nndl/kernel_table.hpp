@@ -24,6 +24,11 @@ struct KernelTable {
     // Z[i][j] = b[j] + sum_k in[i][k] W[j][k]                      Z is (m, n_out)
     void (*dense_forward)(const T* const* in_rows, int64_t m, int64_t n_in, const T* W, const T* b, int64_t n_out,
                           T* Z);
+    // The same Z for a layer whose inputs are another layer's outputs: each output summed over k in
+    // order (vectorized along the outputs when n_in is small), not in dense_forward's lane order,
+    // which the sparse first layer reproduces and this need not.
+    void (*hidden_forward)(const T* const* in_rows, int64_t m, int64_t n_in, const T* W, const T* b, int64_t n_out,
+                           T* Z);
     // delta_in[i][k] = d_in[i][k] sum_j delta[i][j] W[j][k]         the error one layer down
     void (*dense_backward)(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, const T* d_in,
                            T* delta_in);
