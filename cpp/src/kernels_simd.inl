@@ -306,6 +306,66 @@ void hidden_forward(const T* const* in_rows, int64_t m, int64_t n_in, const T* W
 
 // ---- backward: delta_in = (delta W) .* d_in, per example, tiles of KB vectors along the inputs ----
 
+// Rows of W per block of backward_rest (their last columns copied into whole vectors, in L1) and
+// examples per register tile.
+constexpr int kRestRows = 64;
+constexpr int kRestExamples = 8;
+
+template <class T, int IB>
+NNDL_INLINE void backward_rest_tile(const T* delta, int64_t i0, int64_t n_out, int64_t jb, int rows, const T* wr,
+                                    int vectors, int64_t n_in, int64_t k_rest, bool first, bool last, const T* d_in,
+                                    T* delta_in) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    for (int v = 0; v < vectors; ++v) {
+        const int64_t k = k_rest + v * L;
+        const int lanes = n_in - k < L ? static_cast<int>(n_in - k) : L;
+        vec acc[IB];
+        NNDL_UNROLL
+        for (int c = 0; c < IB; ++c) acc[c] = first ? vec{} : load_part(delta_in + (i0 + c) * n_in + k, lanes);
+        for (int r = 0; r < rows; ++r) {
+            const vec w = load(wr + (r * vectors + v) * L);
+            NNDL_UNROLL
+            for (int c = 0; c < IB; ++c) acc[c] += splat(delta[(i0 + c) * n_out + jb + r]) * w;
+        }
+        NNDL_UNROLL
+        for (int c = 0; c < IB; ++c) {
+            if (last) acc[c] *= load_part(d_in + (i0 + c) * n_in + k, lanes);
+            store_part(delta_in + (i0 + c) * n_in + k, acc[c], lanes);
+        }
+    }
+}
+
+// The columns [k_rest, n_in) of delta_in, fewer than dense_backward's tile: W's last columns copied
+// into whole zero-padded vectors per block of rows, several examples at a time (one example's sum
+// over j is a chain of dependent FMAs). Each lane sums over j in order from 0, as the loops this
+// replaces did, with the partial sums kept in delta_in between blocks of rows (exact: they are T).
+template <class T>
+void backward_rest(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, int64_t k_rest, const T* d_in,
+                   T* delta_in) {
+    constexpr int L = Simd<T>::lanes;
+    constexpr int kMaxVectors = 4;  // dense_backward's tile, KB vectors
+    const int vectors = static_cast<int>((n_in - k_rest + L - 1) / L);
+    T wr[kRestRows * kMaxVectors * L];
+    for (int64_t jb = 0; jb < n_out; jb += kRestRows) {
+        const int rows = static_cast<int>(n_out - jb < kRestRows ? n_out - jb : kRestRows);
+        for (int r = 0; r < rows; ++r)
+            for (int v = 0; v < vectors; ++v) {
+                const int64_t k = k_rest + v * L;
+                const int lanes = n_in - k < L ? static_cast<int>(n_in - k) : L;
+                store(wr + (r * vectors + v) * L, load_part(W + (jb + r) * n_in + k, lanes));
+            }
+        const bool first = jb == 0, last = jb + rows == n_out;
+        int64_t i0 = 0;
+        for (; i0 + kRestExamples <= m; i0 += kRestExamples)
+            backward_rest_tile<T, kRestExamples>(delta, i0, n_out, jb, rows, wr, vectors, n_in, k_rest, first, last,
+                                                 d_in, delta_in);
+        for (; i0 < m; ++i0)
+            backward_rest_tile<T, 1>(delta, i0, n_out, jb, rows, wr, vectors, n_in, k_rest, first, last, d_in,
+                                     delta_in);
+    }
+}
+
 template <class T>
 void dense_backward(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, const T* d_in, T* delta_in) {
     using vec = typename Simd<T>::vec;
@@ -328,17 +388,9 @@ void dense_backward(const T* delta, int64_t m, int64_t n_out, const T* W, int64_
             NNDL_UNROLL
             for (int v = 0; v < KB; ++v) store(out + k + v * L, acc[v] * load(d + k + v * L));
         }
-        for (; k + L <= n_in; k += L) {
-            vec acc{};
-            for (int64_t j = 0; j < n_out; ++j) acc += splat(di[j]) * load(W + j * n_in + k);
-            store(out + k, acc * load(d + k));
-        }
-        for (; k < n_in; ++k) {
-            T acc = 0;
-            for (int64_t j = 0; j < n_out; ++j) acc += di[j] * W[j * n_in + k];
-            out[k] = acc * d[k];
-        }
     }
+    const int64_t k_rest = n_in / (KB * L) * (KB * L);
+    if (k_rest < n_in) backward_rest(delta, m, n_out, W, n_in, k_rest, d_in, delta_in);
 }
 
 // ---- gradient tiles: acc[r][v] = sum_i delta[i][j0+r] * in[i][k0 + v*L ...] ----
