@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 import nndl
+from nndl.network2 import EXAMPLES_PER_CHUNK
 
 SIZES = [4, 3, 2]
 _rng = np.random.default_rng(2024)
@@ -455,15 +456,16 @@ def test_one_hot_of_a_label_out_of_range_is_refused(label):
 #    and the call must still leave the network exactly as it was.
 def test_nonfinite_input_found_mid_epoch_leaves_the_network_as_before():
     rng = np.random.default_rng(0)
-    Xb = rng.random((9000, 4))  # > 2 chunks of mini-batches (network.EXAMPLES_PER_CHUNK)
-    yb = rng.integers(0, 2, 9000)
-    Xb[8765, 2] = np.nan
+    n = 4 * EXAMPLES_PER_CHUNK + 1000  # several chunks of mini-batches
+    Xb = rng.random((n, 4))
+    yb = rng.integers(0, 2, n)
+    Xb[n - 235, 2] = np.nan
     net = nndl.Network(SIZES, seed=3)
     net.SGD((Xb[:100], yb[:100]), 1, 10, 0.5, momentum=0.5, verbose=False)  # some state to keep
     before = state_of(net)
     velocity = net._state.velocity.copy()
     chunks_trained = []
-    with pytest.raises(ValueError, match=r"training_data: inputs contain NaN or infinity \(example 8765\)"):
+    with pytest.raises(ValueError, match=rf"training_data: inputs contain NaN or infinity \(example {n - 235}\)"):
         net.SGD(
             (Xb, yb),
             3,
