@@ -217,9 +217,11 @@ NNDL_INLINE void forward_tile_any(int jr, int ir, const T* const* in_rows, int64
     if constexpr (JB > 1) forward_tile_any<T, JB - 1, IB>(jr, ir, in_rows, i0, n_in, W, b, n_out, j0, Z);
 }
 
-// 5 rows of W suit the 30 hidden units of the book's net; examples per tile fill the registers.
-constexpr int kForwardRows = 5;
-constexpr int kForwardExamples = kRegs >= 32 ? 5 : 2;
+// Rows of W by examples per tile: 6 x 4 with 32 vector registers (24 accumulators), 5 x 2 with 16;
+// both divide the book's 30 hidden units. On AVX-512 6 x 4 measured 3-7% faster than 5 x 5 per
+// C++ epoch (784-100-10 m=100 float32, 784-500-10 m=100 float64); the tile shape changes no sum.
+constexpr int kForwardRows = kRegs >= 32 ? 6 : 5;
+constexpr int kForwardExamples = kRegs >= 32 ? 4 : 2;
 
 // Bytes of a layer's input rows kept in L2 at a time (half of a typical 512 KB L2, leaving room
 // for the weights).
