@@ -8,8 +8,8 @@ inputs but pays for gathering the nonzeros and still updates every weight every 
 penalty touches each weight), so it pays only when the inputs are mostly zeros and the first layer
 is wide enough for the saving to outweigh the gathering.
 
-The width threshold is the crossover measured on this project's machine kind (AMD EPYC Zen 4, one
-core, MNIST: 19% of the pixels nonzero), and it scales with the kernel set's vector: the dense
+The width threshold is the crossover measured on this project's machine kind (AMD EPYC, one core,
+MNIST: 19% of the pixels nonzero), and it scales with the kernel set's vector: the dense
 kernels do a vector of multiply-adds per instruction, the sparse ones a vector of outputs per
 nonzero, so the wider the vector the wider the layer must be before skipping zeros pays.
 Epoch-time ratios dense / sparse (C++ epochs, the dense path with its hidden-layer kernels,
@@ -17,8 +17,8 @@ Epoch-time ratios dense / sparse (C++ epochs, the dense path with its hidden-lay
 AVX2 float32 0.74 at 30, 1.92 at 500; AVX-512 float64 0.68 and 0.72 at 30, 1.06 and 1.11 at 100,
 1.36 at 500; AVX-512 float32 0.47 and 0.52 at 30, 0.85 and 0.94 at 100, 1.63 at 500. The crossover
 sits between 7 and 8 vectors of outputs; 7 (AVX2: 28 float64, 56 float32 units; AVX-512: 56 and
-112) keeps the book's 30-unit float64 layer sparse on AVX2, where it measured 1.03-1.21x. With the zeros
-filled in to half the inputs the sparse path lost everywhere (0.47-0.88), and at every input
+112) keeps the book's 30-unit float64 layer sparse on AVX2, where it measured 1.03-1.21x. With the
+zeros filled in to half the inputs the sparse path lost everywhere (0.47-0.88), and at every input
 nonzero by 2-3x.
 """
 
