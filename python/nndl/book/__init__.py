@@ -17,7 +17,7 @@ from .results import merge_rows, report_table, verdict
 
 class ChapterRun(Protocol):
     def __call__(
-        self, out: Path, *, quick: bool, seeds: Sequence[int] | None, log: Callable[[str], None]
+        self, out: Path, *, quick: bool, seeds: Sequence[int] | None, log: Callable[[str], None], **options: Any
     ) -> list[dict[str, Any]]: ...
 
 
@@ -53,14 +53,16 @@ def reproduce(
     quick: bool = False,
     seeds: Sequence[int] | None = None,
     log: Callable[[str], None] = print,
+    **options: Any,
 ) -> list[dict[str, Any]]:
-    """Run one chapter into ``out`` and merge its rows into ``out/results.json``; returns the chapter's rows."""
+    """Run one chapter into ``out`` and merge its rows into ``out/results.json``; returns the chapter's rows.
+    ``options`` go to the chapter's run (chapter 6: ``full_rows``, the experiments trained in full)."""
     if seeds is not None and (
         len(seeds) == 0 or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in seeds)
     ):
         raise ValueError(f"seeds: expected non-negative integers, got {seeds!r}")
     out = Path(out)
-    rows = chapter_run(chapter)(out, quick=quick, seeds=seeds, log=log)
+    rows = chapter_run(chapter)(out, quick=quick, seeds=seeds, log=log, **options)
     merged = merge_rows(out / "results.json", chapter, rows)
     write_index(out, merged)
     return rows

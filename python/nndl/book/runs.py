@@ -143,6 +143,11 @@ def set_jobs(jobs: int) -> None:
     _jobs = jobs
 
 
+def jobs() -> int:
+    """The runs trained at once, as ``set_jobs`` last set it (1 by default)."""
+    return _jobs
+
+
 def scale_for(quick: bool, seeds: Sequence[int] | None, jobs: int | None = None) -> Scale:
     """The full run (the book's data and epochs, 5 seeds) or the quick one tests use."""
     jobs = _jobs if jobs is None else jobs

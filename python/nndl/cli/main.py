@@ -5,6 +5,7 @@
     nndl train --data fashion-mnist --json       # one JSON object per line, per epoch
     nndl reproduce --quick --out results/        # chapter 3's comparison, as a Markdown report
     nndl reproduce --chapter 5 --out docs/book/  # the book's chapter-5 figures, 5 seeds each
+    nndl reproduce --chapter 6 --quick --rows 1,2 --cache runs/ --out docs/book/  # rows 1-2 in full
 
 User mistakes (bad flags, missing files, data that does not fit the network) print one line on
 stderr and exit with status 1 (2 for a bad command line); Ctrl-C stops training at the next
@@ -40,16 +41,30 @@ def reproduce_command(args: argparse.Namespace) -> int:
             import nndl
 
             nndl.set_num_threads(1)  # --jobs: one engine thread per run, as its help says
+        options = {}
+        if args.rows is not None:
+            if args.chapter != 6:
+                raise UsageError("nndl reproduce: --rows belongs to --chapter 6")
+            from ..book import chapter6
+
+            try:
+                options["full_rows"] = chapter6.experiment_names(args.rows)
+            except ValueError as error:
+                raise UsageError(f"nndl reproduce: --{error}") from None
         runs.set_cache(args.cache)
-        book.reproduce(args.chapter, args.out, quick=args.quick, seeds=args.seeds, log=log or (lambda text: None))
+        book.reproduce(
+            args.chapter, args.out, quick=args.quick, seeds=args.seeds, log=log or (lambda text: None), **options
+        )
         if not args.quiet:
             chapter_report, results = (
                 os.path.join(args.out, name) for name in (f"chapter{args.chapter}.md", "results.json")
             )
             print(f"Wrote {chapter_report} and {results}")
         return 0
-    if args.seeds is not None or args.jobs != 1 or args.cache is not None:
-        raise UsageError("nndl reproduce: --seeds, --jobs and --cache need --chapter (the run without it uses --seed)")
+    if args.seeds is not None or args.jobs != 1 or args.cache is not None or args.rows is not None:
+        raise UsageError(
+            "nndl reproduce: --seeds, --jobs, --cache and --rows need --chapter (the run without it uses --seed)"
+        )
     report = reproduce.run(args.out, quick=args.quick, epochs=args.epochs, seed=args.seed, log=log)
     if not args.quiet:
         print(f"Wrote {report}")

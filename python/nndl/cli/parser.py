@@ -45,6 +45,16 @@ def _seed_list(text: str) -> list[int]:
     return seeds
 
 
+def _row_list(text: str) -> list[int]:
+    try:
+        rows = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected row numbers such as 3,4, got {text!r}") from None
+    if not rows or min(rows) < 1:
+        raise argparse.ArgumentTypeError(f"expected row numbers from 1, such as 3,4, got {text!r}")
+    return rows
+
+
 def _bounded(
     kind: type, low: float | None = None, high: float | None = None, high_open: bool = False, low_open: bool = False
 ) -> Callable[[str], Any]:
@@ -241,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     repro = commands.add_parser(
         "reproduce",
-        help="reproduce the book's figures (--chapter 1|3|5) or the chapter-3 regularizer comparison",
+        help="reproduce the book's figures (--chapter 1|3|5|6) or the chapter-3 regularizer comparison",
         description="With --chapter N: every figure the book quotes in chapter N, each run for several seeds, "
         "written to DIR/chapterN.md with figures, rows merged into DIR/results.json. Without --chapter: the "
         "chapter-3 regularizer comparison (784-30-10, no regularization, L2, each L1 method, elastic net; one "
@@ -275,6 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="DIR",
         help="with --chapter: keep each finished run in DIR and reuse it (resume an interrupted run, rewrite a report)",
+    )
+    repro.add_argument(
+        "--rows",
+        type=_row_list,
+        default=None,
+        metavar="N,N",
+        help="with --chapter 6: train these rows of the report in full (e.g. 3,4; 8 is the vote); the other rows "
+        "reuse full runs from --cache, else run quick",
     )
     repro.add_argument(
         "--epochs", type=_bounded(int, 1), default=None, help="without --chapter: override the number of epochs"
