@@ -46,3 +46,47 @@ def test_nndl_worker_times_a_configuration():
     config = bench_grid.Config("nndl", (784, 30, 10), 10, "float32", 1, 500)
     seconds = worker.time(config)
     assert np.isfinite(seconds) and seconds > 0
+
+
+# -- nndl bench --chapter6 ---------------------------------------------------------------------------
+def test_conv_bench_nndl_epoch_is_the_plain_sgd_the_peers_run():
+    """nndl's side of the conv benchmark takes the steps the peers implement (mean log-likelihood,
+    eta 0.1, no penalty), from the shared initial parameters: checked against the network3 oracle."""
+    from nndl import bench_conv
+    from nndl import network3 as n3
+    from nndl import network3_reference as ref
+
+    (X, y), _, _ = n3.load_data_shared()
+    for network in bench_conv.NETWORKS:
+        params = bench_conv.initial_parameters(network, 10)
+        after = bench_conv.nndl_epoch(network, 10, params, X[:20], y[:20])
+        net = n3.Network(bench_conv.book_layers(network, 10), 10, seed=1)
+        oracle = ref.Network.copy_of(net)
+        assert all(np.array_equal(a, b) for a, b in zip(params, [p for wb in oracle.params for p in wb]))
+        for k in (0, 10):
+            oracle.update_mini_batch(X[k : k + 10], y[k : k + 10], bench_conv.ETA, 0.0, 20, regularization="none")
+        expected = [p for wb in oracle.params for p in wb]
+        assert bench_conv.largest_difference(after, expected) < bench_conv.AGREEMENT_TOLERANCE
+        assert bench_conv.largest_difference(after, params) > 10 * bench_conv.AGREEMENT_TOLERANCE  # it moved
+
+
+def test_conv_bench_report_judges_the_targets_from_the_fastest_peer():
+    from nndl import bench_conv
+
+    def timings(nndl_at_10, nndl_at_100):
+        best = {}
+        for net in bench_conv.NETWORKS:
+            for t in bench_conv.THREADS:
+                best[("nndl", net, 10, t)], best[("nndl", net, 100, t)] = nndl_at_10, nndl_at_100
+                best[("torch", net, 10, t)] = best[("torch", net, 100, t)] = 4.0
+                best[("jax", net, 10, t)] = best[("jax", net, 100, t)] = 6.0
+        return best
+
+    lines: list[str] = []
+    met = bench_conv.report(timings(2.0, 4.0), {"torch": 1e-6}, ["nndl", "torch", "jax"], 500, 1, lines.append)
+    assert [m for _, _, m in met] == [True, True]
+    assert any("torch: parameters after one mini-batch agree" in line for line in lines)
+    met = bench_conv.report(timings(2.5, 4.5), {"torch": 1e-2}, ["nndl", "torch", "jax"], 500, 1, lines.append)
+    assert [m for _, _, m in met] == [False, False]  # 1.6x at m=10, 0.89x at m=100
+    assert any("DIFFER" in line for line in lines)
+    assert bench_conv.report(timings(1.0, 1.0), {}, ["nndl"], 500, 1, lines.append) == []

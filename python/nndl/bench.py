@@ -189,12 +189,22 @@ def main(argv: list[str] | None = None) -> int:
         from . import bench_grid
 
         return bench_grid.main([a for a in argv if a != "--grid"])
+    if "--chapter6" in argv:  # chapter 6's conv networks against PyTorch and JAX: nndl.bench_conv
+        from . import bench_conv
+
+        return bench_conv.main([a for a in argv if a != "--chapter6"])
     parser = argparse.ArgumentParser(prog="python -m nndl.bench", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--grid",
         action="store_true",
         help="the shape grid instead: 784-H-10 for H 30/100/500 and 784-30-30-30-10, m 10/100, float32/64, "
         "1/2 threads, against JAX, PyTorch and numpy (see python -m nndl.bench_grid --help)",
+    )
+    parser.add_argument(
+        "--chapter6",
+        action="store_true",
+        help="chapter 6's conv networks instead: conv(20)+FC100 and two conv layers, m 10/100, 1/2 threads, "
+        "against PyTorch and JAX (see python -m nndl.bench_conv --help)",
     )
     parser.add_argument(
         "--quick",

@@ -236,15 +236,16 @@ def worker_main(engine: str, threads: int) -> int:
 
 
 class WorkerProcess:
-    """A worker in a child process with its engine's thread settings in the environment."""
+    """A worker in a child process with its engine's thread settings in the environment: ``python -m
+    module --worker engine --threads N``, answering one JSON line per JSON request line."""
 
-    def __init__(self, engine: str, threads: int) -> None:
+    def __init__(self, engine: str, threads: int, module: str = "nndl.bench_grid") -> None:
         env = dict(os.environ, **{name: str(threads) for name in BLAS_THREAD_VARIABLES})
         env["NNDL_NUM_THREADS"] = str(threads)
         if engine == "jax" and threads == 1:
             env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nndl.bench_grid", "--worker", engine, "--threads", str(threads)],
+            [sys.executable, "-m", module, "--worker", engine, "--threads", str(threads)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
