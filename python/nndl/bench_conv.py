@@ -35,7 +35,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .bench_grid import WorkerProcess
+from .bench_grid import WorkerProcess, log_targets
 
 ETA = 0.1
 EPOCH = 50_000
@@ -333,12 +333,7 @@ def report(
             ),
         ]
         log("")
-        log("| target | measured | |")
-        log("|---|---|---|")
-        for what, measured, met in targets:
-            log(f"| {what} | {measured} | {'met' if met else 'NOT met'} |")
-        log("")
-        log(f"{sum(met for _, _, met in targets)} of {len(targets)} targets met (peers: {', '.join(others)})")
+        log_targets(targets, log, f" (peers: {', '.join(others)})")
     else:
         log("")
         log("no peer installed: nothing to compare with (pip install '.[bench]')")

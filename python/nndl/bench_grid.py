@@ -427,12 +427,17 @@ def report(
     targets.append(
         ("2 threads no slower than 1 anywhere", f"worst {w[0]:.2f}x ({label(w[1])}, m={w[2]}, {w[3]})", w[0] >= 1.0)
     )
+    log_targets(targets, log)
+
+
+def log_targets(targets: list[tuple[str, str, bool]], log: Callable[[str], None], peers: str = "") -> None:
+    """The targets as a table of (what, measured, met or NOT met), then how many are met."""
     log("| target | measured | |")
     log("|---|---|---|")
     for what, measured, met in targets:
         log(f"| {what} | {measured} | {'met' if met else 'NOT met'} |")
     log("")
-    log(f"{sum(met for _, _, met in targets)} of {len(targets)} targets met")
+    log(f"{sum(met for _, _, met in targets)} of {len(targets)} targets met{peers}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,24 +35,23 @@ def _int_list(text: str) -> list[int]:
     return sizes
 
 
-def _seed_list(text: str) -> list[int]:
-    try:
-        seeds = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seeds such as 1,2,3, got {text!r}") from None
-    if not seeds or min(seeds) < 0:
-        raise argparse.ArgumentTypeError(f"expected non-negative integer seeds such as 1,2,3, got {text!r}")
-    return seeds
+def _integer_list(low: int, what: str, example: str) -> Callable[[str], list[int]]:
+    """An argparse type for comma-separated integers of at least ``low``, e.g. seeds or row numbers."""
+
+    def convert(text: str) -> list[int]:
+        try:
+            values = [int(part) for part in text.replace(" ", "").split(",") if part]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} such as {example}, got {text!r}") from None
+        if not values or min(values) < low:
+            raise argparse.ArgumentTypeError(f"expected {what} of at least {low}, such as {example}, got {text!r}")
+        return values
+
+    return convert
 
 
-def _row_list(text: str) -> list[int]:
-    try:
-        rows = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected row numbers such as 3,4, got {text!r}") from None
-    if not rows or min(rows) < 1:
-        raise argparse.ArgumentTypeError(f"expected row numbers from 1, such as 3,4, got {text!r}")
-    return rows
+_seed_list = _integer_list(0, "seeds", "1,2,3")
+_row_list = _integer_list(1, "row numbers", "3,4")
 
 
 def _bounded(
