@@ -1,9 +1,6 @@
-// The layer stack's shape checks, and its forward, backward and training loop over mini-batches.
-//
-// As in network.cpp, a mini-batch is split between threads twice: forward and backward by
-// examples (every example is independent), then the fused gradient+update of each layer by
-// output unit (every unit's parameters are independent). Each number is computed by one thread in
-// the same order whatever the split, so the results are the same for any thread count.
+// network3's layer list in C++: the stack's shape checks, and its forward and backward passes over a
+// mini-batch through the layers (layers/), driven by the training loop both fronts share
+// (minibatch_loop.hpp: its threads and contracts are network2's).
 #include "nndl/layer_stack.hpp"
 
 #include <algorithm>
@@ -16,6 +13,7 @@
 #include "nndl/layers/conv_pool.hpp"
 #include "nndl/layers/dense.hpp"
 #include "nndl/layers/softmax.hpp"
+#include "nndl/minibatch_loop.hpp"
 #include "nndl/thread_pool.hpp"
 #include "nndl/work_split.hpp"
 
@@ -197,75 +195,83 @@ StackWorkspace<T>& cached_workspace(const LayerStack& stack, int64_t m) {
 
 }  // namespace
 
+namespace {
+
+// network3's side of train_loop (minibatch_loop.hpp): the stack's layers, each forward, backward and
+// update in its own class, the masks of dropout on a layer's inputs drawn by the layer.
+template <class T>
+struct StackSteps {
+    const LayerStack& stack;
+    const KernelTable<T>& kernels;
+    T* params;
+    const T* X;
+    const int64_t* labels;
+    const int64_t* order;
+    uint64_t dropout_key;
+    TrainState<T>& state;
+    int threads;
+    StackWorkspace<T>& ws;
+    std::vector<int64_t> batch_labels;
+
+    int start(int64_t, int64_t first, int64_t m) {
+        for (int64_t i = 0; i < m; ++i) {
+            const int64_t example = order[first + i];
+            ws.rows[0][static_cast<size_t>(i)] = X + example * stack.in_size();
+            batch_labels[static_cast<size_t>(i)] = labels[example];
+        }
+        return parts_for(stack, m, threads);
+    }
+
+    int64_t forward_backward(int p, int parts, int64_t m) {
+        const Range rows = part_range(m, parts, p, kExampleAlign);
+        const int64_t bad =
+            kernels.first_nonfinite_row(ws.rows[0].data() + rows.begin, rows.end - rows.begin, stack.in_size());
+        if (bad >= 0) return rows.begin + bad;
+        const DropoutDraw dropout{dropout_key, state.step};
+        ws.forward(kernels, params, rows.begin, rows.end, &dropout);
+        ws.backward(kernels, params, rows.begin, rows.end, batch_labels.data());
+        return -1;
+    }
+
+    void before_update(int64_t, int) {}
+
+    void update(int p, int parts, int64_t m, const UpdateStep<T>& step) {
+        for (size_t l = 0; l < ws.layers.size(); ++l) {
+            const Range units = part_range(ws.layers[l]->units(), parts, p, kUnitAlign);
+            ws.layers[l]->update(kernels, params, ws.delta[l].data(), m, units.begin, units.end, step, state.velocity,
+                                 state.l1_applied, ws.change[l].data());
+        }
+    }
+
+    double after_update(int64_t) {
+        double abs_change = 0;
+        for (const std::vector<double>& change : ws.change)
+            for (double c : change) abs_change += c;
+        return abs_change;
+    }
+};
+
+}  // namespace
+
 template <class T>
 ChunkResult train_stack_minibatches(const LayerStack& stack, T* params, const T* X, const int64_t* labels, int64_t n,
                                     const int64_t* order, int64_t mini_batch_size, int64_t batch_begin,
                                     int64_t batch_end, const UpdateRule& rule, uint64_t dropout_key,
                                     TrainState<T>& state) {
-    ChunkResult result;
-    const KernelTable<T>& kernels = active_kernels().table<T>();
-    const int64_t n_in = stack.in_size();
-    const size_t L = stack.num_layers();
-    StackWorkspace<T>& ws = cached_workspace<T>(stack, mini_batch_size);
-    std::vector<int64_t> batch_labels(static_cast<size_t>(mini_batch_size));
-    const double num_weights = static_cast<double>(stack.num_weights());
     const int threads = num_threads();
-    std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
-    for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
-        const int64_t first = batch * mini_batch_size;
-        const int64_t m = std::min(mini_batch_size, n - first);
-        for (int64_t i = 0; i < m; ++i) {
-            const int64_t example = order[first + i];
-            ws.rows[0][static_cast<size_t>(i)] = X + example * n_in;
-            batch_labels[static_cast<size_t>(i)] = labels[example];
-        }
-        const int parts = parts_for(stack, m, threads);
-        const DropoutDraw dropout{dropout_key, state.step};
-        std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
-        parallel_for(parts, [&](int p) {
-            const Range rows = part_range(m, parts, p, kExampleAlign);
-            const int64_t bad =
-                kernels.first_nonfinite_row(ws.rows[0].data() + rows.begin, rows.end - rows.begin, n_in);
-            if (bad >= 0) {
-                part_nonfinite[static_cast<size_t>(p)] = rows.begin + bad;
-                return;
-            }
-            ws.forward(kernels, params, rows.begin, rows.end, &dropout);
-            ws.backward(kernels, params, rows.begin, rows.end, batch_labels.data());
-        });
-        const auto bad =
-            std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
-        if (bad != part_nonfinite.end()) {  // nothing of this mini-batch is applied
-            result.nonfinite_position = first + *bad;
-            break;
-        }
-        if (rule.l1_method == L1Method::cumulative)
-            state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
-        const UpdateStep<T> step(rule, m, state.l1_total);
-        parallel_for(parts, [&](int p) {
-            for (size_t l = 0; l < L; ++l) {
-                const Range units = part_range(ws.layers[l]->units(), parts, p, kUnitAlign);
-                ws.layers[l]->update(kernels, params, ws.delta[l].data(), m, units.begin, units.end, step,
-                                     state.velocity, state.l1_applied, ws.change[l].data());
-            }
-        });
-        double abs_change = 0;
-        for (size_t l = 0; l < L; ++l)
-            for (double c : ws.change[l]) abs_change += c;
-        ++state.step;
-        ++result.batches_done;
-        if (state.ema_tau > 0) {
-            const double mean_change = abs_change / num_weights;
-            state.update_ema =
-                state.ema_started ? (1 - state.ema_tau) * state.update_ema + state.ema_tau * mean_change : mean_change;
-            state.ema_started = true;
-        }
-        if (!std::isfinite(abs_change)) {
-            result.diverged = true;
-            break;
-        }
-    }
-    return result;
+    StackSteps<T> steps{stack,
+                        active_kernels().table<T>(),
+                        params,
+                        X,
+                        labels,
+                        order,
+                        dropout_key,
+                        state,
+                        threads,
+                        cached_workspace<T>(stack, mini_batch_size),
+                        std::vector<int64_t>(static_cast<size_t>(mini_batch_size))};
+    return train_loop<T>(steps, n, mini_batch_size, batch_begin, batch_end, rule, state,
+                         static_cast<double>(stack.num_weights()), threads);
 }
 
 template <class T>
@@ -285,40 +291,28 @@ void stack_backprop(const LayerStack& stack, const T* params, const T* X, const 
 
 namespace {
 
-// Forward passes of k rows in blocks of kEvalBlock, blocks shared out between threads (part p
-// takes blocks p, p + parts, ...), each part with its own layers. visit(block, first, m, probs)
-// sees each block's outputs on the part's thread. With check_inputs, a block holding a NaN or an
-// infinity is not visited and the first such row is returned; -1 otherwise.
+// Forward passes of k rows in blocks of kEvalBlock on the threads (forward_in_blocks), each part with
+// its own layers. visit(block, first, m, probs) sees each block's outputs on the part's thread. With
+// check_inputs, a block holding a NaN or an infinity is not visited and the first such row is
+// returned; -1 otherwise.
 template <class T, class Visit>
 int64_t forward_blocks(const LayerStack& stack, const T* params, const T* X, int64_t k, bool check_inputs,
                        Visit visit) {
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = stack.in_size();
-    const int64_t blocks = (k + kEvalBlock - 1) / kEvalBlock;
-    const int parts =
-        static_cast<int>(std::min<int64_t>(parts_for(stack, k, num_threads()), std::max<int64_t>(blocks, 1)));
-    std::vector<StackWorkspace<T>> workspaces;
-    for (int p = 0; p < parts; ++p)
-        workspaces.push_back(make_workspace<T>(stack, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1))));
-    std::vector<int64_t> block_nonfinite(static_cast<size_t>(blocks), -1);
-    parallel_for(parts, [&](int p) {
-        StackWorkspace<T>& ws = workspaces[static_cast<size_t>(p)];
-        for (int64_t block = p; block < blocks; block += parts) {
-            const int64_t first = block * kEvalBlock;
-            const int64_t m = std::min(kEvalBlock, k - first);
+    return forward_in_blocks(
+        k, kEvalBlock, parts_for(stack, k, num_threads()),
+        [&] { return make_workspace<T>(stack, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1))); },
+        [&](StackWorkspace<T>& ws, int64_t first, int64_t m) -> int64_t {
             for (int64_t i = 0; i < m; ++i) ws.rows[0][static_cast<size_t>(i)] = X + (first + i) * n_in;
             const int64_t bad = check_inputs ? kernels.first_nonfinite_row(ws.rows[0].data(), m, n_in) : -1;
-            if (bad >= 0) {
-                block_nonfinite[static_cast<size_t>(block)] = first + bad;
-                continue;
-            }
+            if (bad >= 0) return first + bad;
             ws.forward(kernels, params, 0, m, nullptr);
+            return -1;
+        },
+        [&](StackWorkspace<T>& ws, int64_t block, int64_t first, int64_t m) {
             visit(block, first, m, static_cast<const T*>(ws.out.back().data()));
-        }
-    });
-    for (int64_t row : block_nonfinite)
-        if (row >= 0) return row;
-    return -1;
+        });
 }
 
 }  // namespace

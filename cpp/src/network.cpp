@@ -1,10 +1,9 @@
-// Matrix-form forward and backward passes over a whole mini-batch, and the training loop.
+// network2's Network in C++: matrix-form forward and backward passes over a whole mini-batch of
+// fully connected layers, driven by the training loop both fronts share (minibatch_loop.hpp).
 //
 // The dense loops go through the active kernel table (kernel_table.hpp: scalar, or SIMD chosen
-// for this CPU). Large mini-batches are split between threads twice per mini-batch: forward and
-// backward by examples (every example is independent), then the fused gradient+update by output
-// neuron j (every weight row is independent). Each number is computed by one thread in the same
-// order whatever the split, so results are the same for any thread count.
+// for this CPU); the regularized update is the fused kernels' (update_rule.hpp), as for network3's
+// layers. The first layer may read only its nonzero inputs (sparse_inputs.hpp).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -14,6 +13,9 @@
 #include "nndl/dropout_rng.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/kernels.hpp"
+#include "nndl/layers/activation.hpp"
+#include "nndl/layers/softmax.hpp"
+#include "nndl/minibatch_loop.hpp"
 #include "nndl/sparse_inputs.hpp"
 #include "nndl/thread_pool.hpp"
 #include "nndl/train.hpp"
@@ -29,43 +31,11 @@ constexpr double kParallelMinMacs = 1.5e6;
 constexpr int64_t kExampleAlign = 2, kNeuronAlign = 5;
 
 template <class T>
-T activation_derivative(Activation act, T a) {
-    switch (act) {
-        case Activation::sigmoid:
-            return a * (T(1) - a);
-        case Activation::tanh:
-            return T(1) - a * a;
-        case Activation::relu:
-            return a > 0 ? T(1) : T(0);
-        case Activation::softmax:
-            break;  // only ever paired with the log-likelihood cost
-    }
-    return T(1);
-}
-
-template <class T>
 void apply_activation(const KernelTable<T>& kernels, Activation act, T* z, int64_t m, int64_t width) {
-    const int64_t count = m * width;
-    switch (act) {
-        case Activation::sigmoid:
-            kernels.sigmoid(z, count);
-            break;
-        case Activation::tanh:
-            for (int64_t t = 0; t < count; ++t) z[t] = std::tanh(z[t]);
-            break;
-        case Activation::relu:
-            for (int64_t t = 0; t < count; ++t) z[t] = z[t] > 0 ? z[t] : T(0);
-            break;
-        case Activation::softmax:
-            for (int64_t i = 0; i < m; ++i) {
-                T* row = z + i * width;
-                const T top = *std::max_element(row, row + width);
-                T total = 0;
-                for (int64_t j = 0; j < width; ++j) total += (row[j] = std::exp(row[j] - top));
-                for (int64_t j = 0; j < width; ++j) row[j] /= total;
-            }
-            break;
-    }
+    if (act == Activation::softmax)
+        softmax_rows(z, m, width);
+    else
+        apply_layer_activation(kernels, act, z, m * width);
 }
 
 double macs_per_example(const Architecture& arch) {
@@ -137,7 +107,7 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
         apply_activation(kernels, act, a, m, n_out);
         if (!training) continue;
         T* d = ws.d[l].data() + i0 * n_out;
-        for (int64_t t = 0; t < m * n_out; ++t) d[t] = activation_derivative(act, a[t]);
+        for (int64_t t = 0; t < m * n_out; ++t) d[t] = derivative_at_output(act, a[t]);
         if (l + 1 < L && dropout.p > 0) {
             for (int64_t i = 0; i < m; ++i)
                 for (int64_t j = 0; j < n_out; ++j) {
@@ -224,17 +194,6 @@ __attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const int64_
     }
 }
 
-// The sum of `values` in a fixed order (eight running sums, then added pairwise): independent of how
-// the values were split between threads, and not one long chain of dependent additions.
-inline double fixed_order_sum(const std::vector<double>& values) {
-    double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const size_t n = values.size(), whole = n / 8 * 8;
-    for (size_t i = 0; i < whole; i += 8)
-        for (size_t l = 0; l < 8; ++l) lane[l] += values[i + l];
-    for (size_t i = whole; i < n; ++i) lane[i - whole] += values[i];
-    return ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
-}
-
 // Each weight's EMA of its change in this mini-batch (now; before: as they were), in T as the
 // reference engine computes it: E <- (1 - tau) E + tau (w - w_before), or dW for the first. Elementwise,
 // so any layout of the three arrays serves (the sparse first layer's is input-major).
@@ -251,109 +210,126 @@ void update_weight_emas(T* ema, const T* now, const T* was, int64_t count, const
     }
 }
 
-}  // namespace
-
+// network2's side of train_loop (minibatch_loop.hpp): the layers of `arch` in matrix form, the first
+// one dense or sparse, dropout on hidden units, and the per-weight moving average of the update.
 template <class T>
-ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
-                              const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
-                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state,
-                              bool sparse_inputs) {
-    ChunkResult result;
-    const KernelTable<T>& kernels = active_kernels().table<T>();
-    const int64_t n_in = arch.n_in(), n_out = arch.n_out();
-    const size_t L = arch.num_layers();
-    Workspace<T> ws(arch, mini_batch_size);
-    const bool ema_weights = state.update_ema_weights != nullptr && state.ema_tau > 0;
-    const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
-    // Layer 1 input-major for the length of this call (written back by its destructor).
-    std::unique_ptr<SparseFirstLayer<T>> sparse;
-    if (sparse_inputs) {
-        const size_t w1 = arch.weight_offset(1);
-        sparse = std::make_unique<SparseFirstLayer<T>>(
-            arch, kernels, mini_batch_size, threads, params + w1, state.velocity ? state.velocity + w1 : nullptr,
-            state.l1_applied ? state.l1_applied + w1 : nullptr, ema_weights ? state.update_ema_weights + w1 : nullptr);
-    }
-    std::vector<const T*> target_rows(static_cast<size_t>(mini_batch_size));
-    const double num_weights = static_cast<double>(arch.num_weights());
-    std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
+struct Network2Steps {
+    const Architecture& arch;
+    const KernelTable<T>& kernels;
+    T* params;
+    const T* X;
+    const T* Y;
+    int64_t n;
+    const int64_t* order;
+    int64_t mini_batch_size;
+    int64_t batch_end;
+    const Dropout& dropout;
+    TrainState<T>& state;
+    int threads;
+    Workspace<T> ws;
+    std::unique_ptr<SparseFirstLayer<T>> sparse;  // layer 1 input-major for this call (written back when freed)
+    std::vector<const T*> target_rows;
+    bool ema_weights;
     // The weights before each update, for the per-weight EMA of the update: the fused kernels
     // write the new weights in place, so the change is taken against this copy.
-    std::vector<T> before(ema_weights ? static_cast<size_t>(arch.num_params()) : 0);
-    std::vector<T> before_t(ema_weights && sparse ? sparse->wt.size() : 0);
-    for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
-        const int64_t first = batch * mini_batch_size;
-        const int64_t m = std::min(mini_batch_size, n - first);
+    std::vector<T> before, before_t;
+
+    Network2Steps(const Architecture& arch_, const KernelTable<T>& kernels_, T* params_, const T* X_, const T* Y_,
+                  int64_t n_, const int64_t* order_, int64_t mini_batch_size_, int64_t batch_end_,
+                  const Dropout& dropout_, TrainState<T>& state_, int threads_, bool sparse_inputs)
+        : arch(arch_),
+          kernels(kernels_),
+          params(params_),
+          X(X_),
+          Y(Y_),
+          n(n_),
+          order(order_),
+          mini_batch_size(mini_batch_size_),
+          batch_end(batch_end_),
+          dropout(dropout_),
+          state(state_),
+          threads(threads_),
+          ws(arch_, mini_batch_size_),
+          target_rows(static_cast<size_t>(mini_batch_size_)),
+          ema_weights(state_.update_ema_weights != nullptr && state_.ema_tau > 0) {
+        if (sparse_inputs) {
+            const size_t w1 = arch.weight_offset(1);
+            sparse = std::make_unique<SparseFirstLayer<T>>(arch, kernels, mini_batch_size, threads, params + w1,
+                                                           state.velocity ? state.velocity + w1 : nullptr,
+                                                           state.l1_applied ? state.l1_applied + w1 : nullptr,
+                                                           ema_weights ? state.update_ema_weights + w1 : nullptr);
+        }
+        if (ema_weights) before.resize(static_cast<size_t>(arch.num_params()));
+        if (ema_weights && sparse) before_t.resize(sparse->wt.size());
+    }
+
+    int start(int64_t batch, int64_t first, int64_t m) {
+        const int64_t n_in = arch.n_in(), n_out = arch.n_out();
         for (int64_t i = 0; i < m; ++i) {
             const int64_t example = order[first + i];
             ws.rows[1][static_cast<size_t>(i)] = X + example * n_in;
             target_rows[static_cast<size_t>(i)] = Y + example * n_out;
         }
         if (batch + 1 < batch_end) prefetch_rows(X, n_in, order, (batch + 1) * mini_batch_size, mini_batch_size, n);
-        const int parts = parts_for(arch, m, threads);
-        // Each part checks its own rows for NaN and infinity as it first reads them (from main
-        // memory: done serially, this wait would not overlap between threads).
-        std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
-        parallel_for(parts, [&](int p) {
-            const Range rows = part_range(m, parts, p, kExampleAlign);
-            const T* const* first_rows = ws.rows[1].data() + rows.begin;
-            const int64_t bad =
-                sparse ? kernels.gather_nonzeros(first_rows, rows.end - rows.begin, n_in,
-                                                 &sparse->index[static_cast<size_t>(rows.begin * n_in)],
-                                                 &sparse->value[static_cast<size_t>(rows.begin * n_in)],
-                                                 &sparse->count[static_cast<size_t>(rows.begin * sparse->groups)])
-                       : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
-            if (bad >= 0) {
-                part_nonfinite[static_cast<size_t>(p)] = rows.begin + bad;
-                return;
-            }
-            forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
-            backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
-        });
-        const auto bad =
-            std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
-        if (bad != part_nonfinite.end()) {  // nothing of this mini-batch is applied
-            result.nonfinite_position = first + *bad;
-            break;
-        }
-        if (rule.l1_method == L1Method::cumulative)
-            state.l1_total += rule.eta * rule.l1_lmbda() / static_cast<double>(rule.n);
-        const UpdateStep<T> step(rule, m, state.l1_total);
+        return parts_for(arch, m, threads);
+    }
+
+    int64_t forward_backward(int p, int parts, int64_t m) {
+        const int64_t n_in = arch.n_in();
+        const Range rows = part_range(m, parts, p, kExampleAlign);
+        const T* const* first_rows = ws.rows[1].data() + rows.begin;
+        // Read from main memory: checked by each part as it reads, so that the waits overlap.
+        const int64_t bad =
+            sparse ? kernels.gather_nonzeros(first_rows, rows.end - rows.begin, n_in,
+                                             &sparse->index[static_cast<size_t>(rows.begin * n_in)],
+                                             &sparse->value[static_cast<size_t>(rows.begin * n_in)],
+                                             &sparse->count[static_cast<size_t>(rows.begin * sparse->groups)])
+                   : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
+        if (bad >= 0) return rows.begin + bad;
+        forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
+        backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
+        return -1;
+    }
+
+    void before_update(int64_t m, int parts) {
         if (ema_weights) std::copy(params, params + arch.num_params(), before.begin());
         if (sparse) {
             if (ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
             sparse->pad_deltas(ws.delta[1].data(), m);
             sparse->reserve_by_input(m, parts);
         }
-        parallel_for(parts, [&](int p) {
-            if (sparse) {
-                const Range inputs = sparse->input_range(parts, p), biases = part_range(arch.sizes[1], parts, p, 1);
-                auto& by_input = sparse->by_input[static_cast<size_t>(p)];
-                sparse->sort_by_input(m, inputs, by_input);
-                kernels.sparse_update(by_input.col_start.data(), by_input.col_example.data(), by_input.col_value.data(),
-                                      sparse->delta_pad.data(), inputs.begin, inputs.end, sparse->ld, sparse->wt.data(),
-                                      step, state.velocity ? sparse->velocity_t.data() : nullptr,
-                                      state.l1_applied ? sparse->l1_applied_t.data() : nullptr,
-                                      sparse->row_change.data());
-                kernels.bias_update(
-                    ws.delta[1].data(), m, arch.sizes[1], biases.begin, biases.end, params + arch.bias_offset(1), step,
-                    state.velocity ? state.velocity + arch.bias_offset(1) : nullptr, sparse->bias_change.data());
-            }
-            for (size_t l = sparse ? 2 : 1; l < L; ++l) {
-                const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
-                const Range neurons = part_range(lout, parts, p, kNeuronAlign);
-                kernels.fused_update(ws.delta[l].data(), ws.rows[l].data(), m, lout, neurons.begin, neurons.end, lin,
-                                     params + arch.weight_offset(l), params + arch.bias_offset(l), step,
-                                     state.velocity ? state.velocity + arch.weight_offset(l) : nullptr,
-                                     state.velocity ? state.velocity + arch.bias_offset(l) : nullptr,
-                                     state.l1_applied ? state.l1_applied + arch.weight_offset(l) : nullptr,
-                                     ws.row_change[l].data());
-            }
-        });
+    }
+
+    void update(int p, int parts, int64_t m, const UpdateStep<T>& step) {
+        if (sparse) {
+            const Range inputs = sparse->input_range(parts, p), biases = part_range(arch.sizes[1], parts, p, 1);
+            auto& by_input = sparse->by_input[static_cast<size_t>(p)];
+            sparse->sort_by_input(m, inputs, by_input);
+            kernels.sparse_update(by_input.col_start.data(), by_input.col_example.data(), by_input.col_value.data(),
+                                  sparse->delta_pad.data(), inputs.begin, inputs.end, sparse->ld, sparse->wt.data(),
+                                  step, state.velocity ? sparse->velocity_t.data() : nullptr,
+                                  state.l1_applied ? sparse->l1_applied_t.data() : nullptr, sparse->row_change.data());
+            kernels.bias_update(
+                ws.delta[1].data(), m, arch.sizes[1], biases.begin, biases.end, params + arch.bias_offset(1), step,
+                state.velocity ? state.velocity + arch.bias_offset(1) : nullptr, sparse->bias_change.data());
+        }
+        for (size_t l = sparse ? 2 : 1; l < arch.num_layers(); ++l) {
+            const int64_t lin = arch.sizes[l - 1], lout = arch.sizes[l];
+            const Range neurons = part_range(lout, parts, p, kNeuronAlign);
+            kernels.fused_update(ws.delta[l].data(), ws.rows[l].data(), m, lout, neurons.begin, neurons.end, lin,
+                                 params + arch.weight_offset(l), params + arch.bias_offset(l), step,
+                                 state.velocity ? state.velocity + arch.weight_offset(l) : nullptr,
+                                 state.velocity ? state.velocity + arch.bias_offset(l) : nullptr,
+                                 state.l1_applied ? state.l1_applied + arch.weight_offset(l) : nullptr,
+                                 ws.row_change[l].data());
+        }
+    }
+
+    double after_update(int64_t) {
+        const size_t L = arch.num_layers();
         double abs_change = 0;
         if (sparse) abs_change += fixed_order_sum(sparse->row_change) + fixed_order_sum(sparse->bias_change);
         for (size_t l = sparse ? 2 : 1; l < L; ++l) abs_change += fixed_order_sum(ws.row_change[l]);
-        ++state.step;
-        ++result.batches_done;
         if (ema_weights) {
             if (sparse)
                 update_weight_emas(sparse->ema_t.data(), sparse->wt.data(), before_t.data(),
@@ -364,18 +340,22 @@ ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, c
                                    arch.sizes[l] * arch.sizes[l - 1], state);
             }
         }
-        if (state.ema_tau > 0) {
-            const double mean_change = abs_change / num_weights;
-            state.update_ema =
-                state.ema_started ? (1 - state.ema_tau) * state.update_ema + state.ema_tau * mean_change : mean_change;
-            state.ema_started = true;
-        }
-        if (!std::isfinite(abs_change)) {
-            result.diverged = true;
-            break;
-        }
+        return abs_change;
     }
-    return result;
+};
+
+}  // namespace
+
+template <class T>
+ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
+                              const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
+                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state,
+                              bool sparse_inputs) {
+    const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
+    Network2Steps<T> steps(arch, active_kernels().table<T>(), params, X, Y, n, order, mini_batch_size, batch_end,
+                           dropout, state, threads, sparse_inputs);
+    return train_loop<T>(steps, n, mini_batch_size, batch_begin, batch_end, rule, state,
+                         static_cast<double>(arch.num_weights()), threads);
 }
 
 template <class T>
@@ -399,41 +379,28 @@ namespace {
 
 constexpr int64_t kEvalBlock = 256;  // rows per forward block when evaluating
 
-// Forward passes of k rows in blocks of kEvalBlock, blocks shared out between threads (part p
-// takes blocks p, p + parts, ...), each part with its own workspace. visit(block, first, m, a_out)
-// sees each block's output activations; it runs on the part's thread. With check_inputs, each
-// block's rows are checked for NaN and infinity as they are first read (a block with one is not
-// visited) and the first such row is returned; -1 otherwise.
+// Forward passes of k rows in blocks of kEvalBlock on the threads (forward_in_blocks), each part with
+// its own workspace. visit(block, first, m, a_out) sees each block's output activations on the
+// part's thread. With check_inputs, a block holding a NaN or an infinity is not visited and the
+// first such row is returned; -1 otherwise.
 template <class T, class Visit>
 int64_t forward_blocks(const Architecture& arch, const T* params, const T* X, int64_t k, bool check_inputs,
                        Visit visit) {
     const KernelTable<T>& kernels = active_kernels().table<T>();
     const int64_t n_in = arch.n_in();
-    const int64_t blocks = (k + kEvalBlock - 1) / kEvalBlock;
-    const int parts =
-        static_cast<int>(std::min<int64_t>(parts_for(arch, k, num_threads()), std::max<int64_t>(blocks, 1)));
-    std::vector<Workspace<T>> workspaces;
-    for (int p = 0; p < parts; ++p)
-        workspaces.emplace_back(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1)));
-    std::vector<int64_t> block_nonfinite(static_cast<size_t>(blocks), -1);
-    parallel_for(parts, [&](int p) {
-        Workspace<T>& ws = workspaces[static_cast<size_t>(p)];
-        for (int64_t block = p; block < blocks; block += parts) {
-            const int64_t first = block * kEvalBlock;
-            const int64_t m = std::min(kEvalBlock, k - first);
+    return forward_in_blocks(
+        k, kEvalBlock, parts_for(arch, k, num_threads()),
+        [&] { return Workspace<T>(arch, std::min<int64_t>(kEvalBlock, std::max<int64_t>(k, 1))); },
+        [&](Workspace<T>& ws, int64_t first, int64_t m) -> int64_t {
             for (int64_t i = 0; i < m; ++i) ws.rows[1][static_cast<size_t>(i)] = X + (first + i) * n_in;
             const int64_t bad = check_inputs ? kernels.first_nonfinite_row(ws.rows[1].data(), m, n_in) : -1;
-            if (bad >= 0) {
-                block_nonfinite[static_cast<size_t>(block)] = first + bad;
-                continue;
-            }
+            if (bad >= 0) return first + bad;
             forward_rows(arch, kernels, params, 0, m, ws, false, Dropout{}, 0);
+            return -1;
+        },
+        [&](Workspace<T>& ws, int64_t block, int64_t first, int64_t m) {
             visit(block, first, m, static_cast<const T*>(ws.a[arch.num_layers() - 1].data()));
-        }
-    });
-    for (int64_t row : block_nonfinite)
-        if (row >= 0) return row;
-    return -1;
+        });
 }
 
 }  // namespace

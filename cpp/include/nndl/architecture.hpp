@@ -7,9 +7,12 @@
 #include <string>
 #include <vector>
 
+#include "nndl/layers/activation.hpp"
+
 namespace nndl {
 
-enum class Activation { sigmoid, tanh, relu, softmax };
+// network2's activations are the layers' (linear is network3's only: the bindings do not offer it here).
+using Activation = LayerActivation;
 enum class Cost { quadratic, cross_entropy, log_likelihood };
 
 // Layer l (1-based, as the book counts) maps sizes[l-1] inputs to sizes[l] outputs.

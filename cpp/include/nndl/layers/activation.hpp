@@ -1,6 +1,7 @@
-// The activations of network3's layers, applied to a layer's output in place, and their
-// derivatives written in terms of the output a (which is all backprop keeps). Softmax belongs to
-// the softmax layer (softmax.hpp), whose delta with the log-likelihood cost needs no derivative.
+// The activations of both fronts' layers (network2's Network and network3's layer list), applied to
+// a layer's output in place, and their derivatives written in terms of the output a (which is all
+// backprop keeps). Softmax is applied per row (softmax.hpp); with the log-likelihood cost its
+// delta needs no derivative.
 #pragma once
 
 #include <cmath>
@@ -30,7 +31,26 @@ void apply_layer_activation(const KernelTable<T>& kernels, LayerActivation act, 
     }
 }
 
-// delta[t] *= f'(z[t]) where a[t] = f(z[t]). ReLU's derivative at 0 is taken as 0.
+// f'(z) where a = f(z). ReLU's derivative at 0 is taken as 0; softmax's is folded into its
+// delta (1 here), as is the linear activation's.
+template <class T>
+inline T derivative_at_output(LayerActivation act, T a) {
+    switch (act) {
+        case LayerActivation::sigmoid:
+            return a * (T(1) - a);
+        case LayerActivation::tanh:
+            return T(1) - a * a;
+        case LayerActivation::relu:
+            return a > 0 ? T(1) : T(0);
+        case LayerActivation::linear:
+        case LayerActivation::softmax:
+            break;
+    }
+    return T(1);
+}
+
+// delta[t] *= f'(z[t]) where a[t] = f(z[t]). ReLU passes delta or 0 (not delta * 0: an infinite
+// error below a dead unit stays 0, not NaN).
 template <class T>
 void multiply_by_derivative(LayerActivation act, const T* a, T* delta, int64_t count) {
     switch (act) {
@@ -41,10 +61,10 @@ void multiply_by_derivative(LayerActivation act, const T* a, T* delta, int64_t c
             for (int64_t t = 0; t < count; ++t) delta[t] = a[t] > 0 ? delta[t] : T(0);
             break;
         case LayerActivation::sigmoid:
-            for (int64_t t = 0; t < count; ++t) delta[t] *= a[t] * (T(1) - a[t]);
+            for (int64_t t = 0; t < count; ++t) delta[t] *= derivative_at_output(LayerActivation::sigmoid, a[t]);
             break;
         case LayerActivation::tanh:
-            for (int64_t t = 0; t < count; ++t) delta[t] *= T(1) - a[t] * a[t];
+            for (int64_t t = 0; t < count; ++t) delta[t] *= derivative_at_output(LayerActivation::tanh, a[t]);
             break;
     }
 }
