@@ -277,7 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_bounded(int, 1),
         default=1,
-        help="with --chapter: runs of an experiment trained at once, one thread each (default: 1)",
+        help="with --chapter: runs trained at once (the seeds of an experiment; chapter 6: of any rows), one thread "
+        "each (default: 1)",
     )
     repro.add_argument(
         "--cache",
