@@ -287,6 +287,62 @@ def test_every_simd_path_agrees_with_the_scalar_kernels(path, rng):
     np.testing.assert_allclose(results[path], results["scalar"], rtol=0, atol=1e-12)
 
 
+def wide_patch_net(m, dtype=np.float64, seed=3):
+    """Patches of 25 and 300 numbers: every tile width of the gathered-rows kernel (8, 4 or 1 vectors and
+    a scalar tail, in float32 and float64) in the filters' gradient and in the error sent down."""
+    return n3.Network(
+        [
+            n3.ConvPoolLayer((12, 1, 5, 5), (m, 1, 16, 16), (2, 2), n3.tanh),
+            n3.ConvPoolLayer((6, 12, 5, 5), (m, 12, 6, 6), (1, 1), n3.sigmoid),
+            n3.FullyConnectedLayer(24, 10, n3.ReLU),
+            n3.SoftmaxLayer(10, 5),
+        ],
+        m,
+        seed=seed,
+        dtype=dtype,
+    )
+
+
+@pytest.mark.parametrize("path", nndl.simd_info()["available"])
+def test_wide_patches_match_the_reference_on_every_kernel_set(path, rng):
+    net = wide_patch_net(6)
+    randomize(net, rng, scale=0.3)
+    oracle = ref.Network.copy_of(net)
+    X, y = data(rng, n=6, width=256)
+    before = nndl.simd_info()["path"]
+    try:
+        nndl.set_simd(path)
+        grads = net.backprop(X, y)
+        for (gw, gb), (ew, eb) in zip(grads, oracle.backprop(X, y)):
+            np.testing.assert_allclose(gw, ew, rtol=0, atol=1e-12)
+            np.testing.assert_allclose(gb, eb, rtol=0, atol=1e-12)
+        for _ in range(2):
+            net.update_mini_batch(X, y, 0.5, 0.1, 60, regularization="l1", momentum=0.5)
+            oracle.update_mini_batch(X, y, 0.5, 0.1, 60, regularization="l1", momentum=0.5)
+    finally:
+        nndl.set_simd(before)
+    for layer, (w, b) in zip(net.layers, oracle.params):
+        np.testing.assert_allclose(layer.w, w, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(layer.b, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_wide_patches_give_the_same_bits_for_any_thread_count(dtype, rng):
+    X, y = data(rng, n=120, width=256)  # 60 examples of 50,000 multiply-adds: worth splitting
+    results = []
+    before = nndl.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            nndl.set_num_threads(threads)
+            net = wide_patch_net(60, dtype=dtype)
+            net.SGD((X.astype(dtype), y), 2, 60, 0.5, (X.astype(dtype), y), verbose=False, lmbda=0.1)
+            results.append(np.concatenate([p.ravel() for p in net.params]))
+    finally:
+        nndl.set_num_threads(before)
+    np.testing.assert_array_equal(results[0], results[1])
+    np.testing.assert_array_equal(results[0], results[2])
+
+
 def test_save_load_and_pickle_round_trip(tmp_path, rng):
     net = small_net(p=0.25)
     randomize(net, rng)

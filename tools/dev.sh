@@ -16,6 +16,8 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
     echo "tools/dev.sh: activate a virtual environment first (python3 -m venv .venv-dev && . .venv-dev/bin/activate)" >&2
     exit 2
 fi
+# `pip install --group` (the test dependencies below) needs pip 25.1 or newer; a new venv may have an older one.
+python -m pip install --quiet --upgrade "pip>=25.1"
 # The build backend and its tools in this environment (no build isolation), as pyproject.toml asks.
 python -m pip install --quiet "scikit-build-core>=0.10" "pybind11>=2.13" cmake ninja
 tag=$(python -c 'import sys; print(sys.implementation.cache_tag)')

@@ -71,9 +71,16 @@ template <class T>
 constexpr KernelTable<T> scalar_table() {
     return KernelTable<T>{&dense_forward<T>,
                           &dense_forward<T>,  // hidden_forward: the scalar loop already sums along k in order
-                          &dense_backward<T>,  &dense_weight_gradient<T>, &scalar_fused_update<T>,
-                          &scalar_sigmoid<T>,  &first_nonfinite_row<T>,   1,
-                          &gather_nonzeros<T>, &sparse_forward<T>,        &sparse_update<T>,
+                          &dense_backward<T>,
+                          &dense_weight_gradient<T>,
+                          &gathered_rows_sum<T>,
+                          &scalar_fused_update<T>,
+                          &scalar_sigmoid<T>,
+                          &first_nonfinite_row<T>,
+                          1,
+                          &gather_nonzeros<T>,
+                          &sparse_forward<T>,
+                          &sparse_update<T>,
                           &bias_update_rows<T>};
 }
 

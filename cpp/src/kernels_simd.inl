@@ -380,30 +380,58 @@ void backward_rest(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t
     }
 }
 
-template <class T>
-void dense_backward(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, const T* d_in, T* delta_in) {
+// IB examples by KB vectors of delta_in: each W vector loaded once serves IB examples (one example
+// per tile read W once per FMA, so the tile was bound by loads, not by FMAs). Every output is still
+// its own chain, sum over j in order from 0, then times d_in: the tile shape changes no bit.
+template <class T, int IB, int KB>
+NNDL_INLINE void backward_tile(const T* delta, int64_t i0, int64_t n_out, const T* W, int64_t n_in, int64_t k,
+                               const T* d_in, T* delta_in) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
-    constexpr int KB = 4;
-    for (int64_t i = 0; i < m; ++i) {
-        const T* di = delta + i * n_out;
-        const T* d = d_in + i * n_in;
-        T* out = delta_in + i * n_in;
-        int64_t k = 0;
-        for (; k + KB * L <= n_in; k += KB * L) {
-            vec acc[KB];
+    vec acc[IB][KB];
+    NNDL_UNROLL
+    for (int c = 0; c < IB; ++c) {
+        NNDL_UNROLL
+        for (int v = 0; v < KB; ++v) acc[c][v] = vec{};
+    }
+    const T* di = delta + i0 * n_out;
+    for (int64_t j = 0; j < n_out; ++j) {
+        vec w[KB];
+        NNDL_UNROLL
+        for (int v = 0; v < KB; ++v) {
+            w[v] = load(W + j * n_in + k + v * L);
+            if constexpr (IB > 1) NNDL_IN_REGISTER(w[v]);
+        }
+        NNDL_UNROLL
+        for (int c = 0; c < IB; ++c) {
+            const vec s = splat(di[c * n_out + j]);
             NNDL_UNROLL
-            for (int v = 0; v < KB; ++v) acc[v] = vec{};
-            for (int64_t j = 0; j < n_out; ++j) {
-                const vec s = splat(di[j]);
-                NNDL_UNROLL
-                for (int v = 0; v < KB; ++v) acc[v] += s * load(W + j * n_in + k + v * L);
-            }
-            NNDL_UNROLL
-            for (int v = 0; v < KB; ++v) store(out + k + v * L, acc[v] * load(d + k + v * L));
+            for (int v = 0; v < KB; ++v) acc[c][v] += s * w[v];
         }
     }
+    NNDL_UNROLL
+    for (int c = 0; c < IB; ++c) {
+        NNDL_UNROLL
+        for (int v = 0; v < KB; ++v)
+            store(delta_in + (i0 + c) * n_in + k + v * L, acc[c][v] * load(d_in + (i0 + c) * n_in + k + v * L));
+    }
+}
+
+// Examples per backward tile: 6 x 4 vectors (24 accumulators) with 32 registers, 2 x 4 with 16.
+constexpr int kBackwardExamples = kRegs >= 32 ? 6 : 2;
+constexpr int kBackwardVectors = 4;
+
+template <class T>
+void dense_backward(const T* delta, int64_t m, int64_t n_out, const T* W, int64_t n_in, const T* d_in, T* delta_in) {
+    constexpr int L = Simd<T>::lanes;
+    constexpr int KB = kBackwardVectors;
+    constexpr int IB = kBackwardExamples;
     const int64_t k_rest = n_in / (KB * L) * (KB * L);
+    for (int64_t k = 0; k < k_rest; k += KB * L) {
+        int64_t i = 0;
+        for (; i + IB <= m; i += IB) backward_tile<T, IB, KB>(delta, i, n_out, W, n_in, k, d_in, delta_in);
+        for (; i < m; ++i) backward_tile<T, 1, KB>(delta, i, n_out, W, n_in, k, d_in, delta_in);
+    }
     if (k_rest < n_in) backward_rest(delta, m, n_out, W, n_in, k_rest, d_in, delta_in);
 }
 
@@ -492,6 +520,49 @@ void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, i
         T s = 0;
         for (int64_t i = 0; i < m; ++i) s += delta[i * n_out + j];
         gb[j] = s;
+    }
+}
+
+// ---- a sum of gathered rows: out[k] (+)= sum_r coef[r] rows[r][k] ----
+//
+// KV vectors of out stay in registers while every row passes (one load per multiply-add, no store
+// in the loop): a row at a time through memory (out[k] += c x[k]) made each FMA wait on a load and
+// a store of out. Each out[k] sums over r in order, one FMA a step, in a vector lane or in the
+// scalar tail alike, so the tiling changes no bit.
+
+constexpr int kGatherVectors = kRegs >= 32 ? 8 : 4;
+
+template <class T, int KV>
+NNDL_INLINE void gathered_tile(const T* coef, const T* const* rows, int64_t count, int64_t k, bool accumulate, T* out) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    vec acc[KV];
+    NNDL_UNROLL
+    for (int v = 0; v < KV; ++v) acc[v] = accumulate ? load(out + k + v * L) : vec{};
+    for (int64_t r = 0; r < count; ++r) {
+        const vec c = splat(coef[r]);
+        const T* x = rows[r] + k;
+        NNDL_UNROLL
+        for (int v = 0; v < KV; ++v) acc[v] += c * load(x + v * L);
+    }
+    NNDL_UNROLL
+    for (int v = 0; v < KV; ++v) store(out + k + v * L, acc[v]);
+}
+
+template <class T>
+void gathered_rows_sum(const T* coef, const T* const* rows, int64_t count, int64_t n, bool accumulate, T* out) {
+    constexpr int L = Simd<T>::lanes;
+    int64_t k = 0;
+    for (; k + kGatherVectors * L <= n; k += kGatherVectors * L)
+        gathered_tile<T, kGatherVectors>(coef, rows, count, k, accumulate, out);
+    for (; k + L <= n; k += L) gathered_tile<T, 1>(coef, rows, count, k, accumulate, out);
+    for (; k < n; ++k) {
+        T s = accumulate ? out[k] : T(0);
+        for (int64_t r = 0; r < count; ++r) {
+            s += coef[r] * rows[r][k];
+            NNDL_SCALAR_STEP(s);
+        }
+        out[k] = s;
     }
 }
 
@@ -1162,9 +1233,10 @@ double fma_peak_gflops(int bytes_per_value, double seconds) {
 
 template <class T>
 constexpr KernelTable<T> make_table() {
-    return KernelTable<T>{&dense_forward<T>,   &hidden_forward<T>, &dense_backward<T>,      &dense_weight_gradient<T>,
-                          &fused_update<T>,    &sigmoid<T>,        &first_nonfinite_row<T>, Simd<T>::lanes,
-                          &gather_nonzeros<T>, &sparse_forward<T>, &sparse_update<T>,       &bias_update<T>};
+    return KernelTable<T>{&dense_forward<T>,     &hidden_forward<T>,  &dense_backward<T>, &dense_weight_gradient<T>,
+                          &gathered_rows_sum<T>, &fused_update<T>,    &sigmoid<T>,        &first_nonfinite_row<T>,
+                          Simd<T>::lanes,        &gather_nonzeros<T>, &sparse_forward<T>, &sparse_update<T>,
+                          &bias_update<T>};
 }
 
 }  // namespace

@@ -35,6 +35,10 @@ struct KernelTable {
     // G[j][k] = sum_i delta[i][j] in[i][k]; gb[j] = sum_i delta[i][j]
     void (*dense_weight_gradient)(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t n_in, T* G,
                                   T* gb);
+    // out[k] = (accumulate ? out[k] : 0) + sum over r in [0, count), in order, of coef[r] rows[r][k], for
+    // k in [0, n): a sum of scaled rows gathered by pointer (the convolution's filter gradient over its
+    // pooled maxima, and its receptive fields' errors). Each out[k] is one chain of multiply-adds in r order.
+    void (*gathered_rows_sum)(const T* coef, const T* const* rows, int64_t count, int64_t n, bool accumulate, T* out);
     // Rows [j_begin, j_end) of W and b: sum each row's gradient over the mini-batch and apply the
     // regularized update in the same pass. row_change[j] receives sum_k |w_new - w_old| of row j
     // plus (b_new - b_new), so it is non-finite exactly when some new parameter of row j is.

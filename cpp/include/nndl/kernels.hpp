@@ -68,6 +68,20 @@ void dense_weight_gradient(const T* delta, const T* const* in_rows, int64_t m, i
     }
 }
 
+// out[k] = (accumulate ? out[k] : 0) + sum_r coef[r] * rows[r][k], r in order   (rows gathered by pointer)
+template <class T>
+void gathered_rows_sum(const T* coef, const T* const* rows, int64_t count, int64_t n, bool accumulate, T* out) {
+    if (!accumulate)
+#pragma omp simd
+        for (int64_t k = 0; k < n; ++k) out[k] = 0;
+    for (int64_t r = 0; r < count; ++r) {
+        const T c = coef[r];
+        const T* x = rows[r];
+#pragma omp simd
+        for (int64_t k = 0; k < n; ++k) out[k] += c * x[k];
+    }
+}
+
 // The first of rows [0, m) (width numbers each) holding a NaN or an infinity, or -1.
 template <class T>
 int64_t first_nonfinite_row(const T* const* rows, int64_t m, int64_t width) {

@@ -41,30 +41,34 @@ void im2col(const ConvGeometry& g, const T* image, T* cols) {
             }
 }
 
-// rows[p * patch_size + (c * filter_h + u) * filter_w + v] = image[c][oy + u][ox + v]: the receptive
-// field of each output position as one contiguous row (the transpose of im2col's columns).
+// rows[p * stride + (c * filter_h + u) * filter_w + v] = image[c][oy + u][ox + v]: the receptive
+// field of each output position as one contiguous row (the transpose of im2col's columns), each row
+// padded with zeros from patch_size to stride (>= patch_size) so that it is a whole number of vectors.
 template <class T>
-void im2row(const ConvGeometry& g, const T* image, T* rows) {
+void im2row(const ConvGeometry& g, const T* image, int64_t stride, T* rows) {
     const int64_t OR = g.out_rows(), OC = g.out_cols(), K = g.patch_size();
     for (int64_t oy = 0; oy < OR; ++oy)
         for (int64_t ox = 0; ox < OC; ++ox) {
-            T* row = rows + (oy * OC + ox) * K;
+            T* row = rows + (oy * OC + ox) * stride;
             for (int64_t c = 0; c < g.channels; ++c)
                 for (int64_t u = 0; u < g.filter_h; ++u) {
                     const T* src = image + (c * g.height + oy + u) * g.width + ox;
                     T* dst = row + (c * g.filter_h + u) * g.filter_w;
                     for (int64_t v = 0; v < g.filter_w; ++v) dst[v] = src[v];
                 }
+            for (int64_t k = K; k < stride; ++k) row[k] = T(0);
         }
 }
 
 // grad_image (channels, height, width) += the receptive-field errors grad_rows (positions,
-// patch_size), each added back where im2row took it from.
+// patch_size), each added back where im2row took it from; positions whose `used` is 0 hold no
+// error and are skipped (their rows need not even be written).
 template <class T>
-void row2im_add(const ConvGeometry& g, const T* grad_rows, T* grad_image) {
+void row2im_add(const ConvGeometry& g, const T* grad_rows, const unsigned char* used, T* grad_image) {
     const int64_t OR = g.out_rows(), OC = g.out_cols(), K = g.patch_size();
     for (int64_t oy = 0; oy < OR; ++oy)
         for (int64_t ox = 0; ox < OC; ++ox) {
+            if (!used[oy * OC + ox]) continue;
             const T* row = grad_rows + (oy * OC + ox) * K;
             for (int64_t c = 0; c < g.channels; ++c)
                 for (int64_t u = 0; u < g.filter_h; ++u) {
