@@ -417,6 +417,15 @@ NNDL_INLINE void backward_tile(const T* delta, int64_t i0, int64_t n_out, const 
     }
 }
 
+// The tile of ib <= IB examples, chosen at run time for the last examples (a tile of one example
+// reads W once per FMA: the remaining examples are better taken together).
+template <class T, int IB, int KB>
+NNDL_INLINE void backward_tile_any(int ib, const T* delta, int64_t i0, int64_t n_out, const T* W, int64_t n_in,
+                                   int64_t k, const T* d_in, T* delta_in) {
+    if (ib == IB) return backward_tile<T, IB, KB>(delta, i0, n_out, W, n_in, k, d_in, delta_in);
+    if constexpr (IB > 1) backward_tile_any<T, IB - 1, KB>(ib, delta, i0, n_out, W, n_in, k, d_in, delta_in);
+}
+
 // Examples per backward tile: 6 x 4 vectors (24 accumulators) with 32 registers, 2 x 4 with 16.
 constexpr int kBackwardExamples = kRegs >= 32 ? 6 : 2;
 constexpr int kBackwardVectors = 4;
@@ -430,7 +439,8 @@ void dense_backward(const T* delta, int64_t m, int64_t n_out, const T* W, int64_
     for (int64_t k = 0; k < k_rest; k += KB * L) {
         int64_t i = 0;
         for (; i + IB <= m; i += IB) backward_tile<T, IB, KB>(delta, i, n_out, W, n_in, k, d_in, delta_in);
-        for (; i < m; ++i) backward_tile<T, 1, KB>(delta, i, n_out, W, n_in, k, d_in, delta_in);
+        if (i < m)
+            backward_tile_any<T, IB - 1, KB>(static_cast<int>(m - i), delta, i, n_out, W, n_in, k, d_in, delta_in);
     }
     if (k_rest < n_in) backward_rest(delta, m, n_out, W, n_in, k_rest, d_in, delta_in);
 }
@@ -549,13 +559,25 @@ NNDL_INLINE void gathered_tile(const T* coef, const T* const* rows, int64_t coun
     for (int v = 0; v < KV; ++v) store(out + k + v * L, acc[v]);
 }
 
+// The tile of kv <= KV vectors, chosen at run time for the last whole vectors of a row (one pass
+// over the rows for all of them, not one pass per vector).
+template <class T, int KV>
+NNDL_INLINE void gathered_tile_any(int kv, const T* coef, const T* const* rows, int64_t count, int64_t k,
+                                   bool accumulate, T* out) {
+    if (kv == KV) return gathered_tile<T, KV>(coef, rows, count, k, accumulate, out);
+    if constexpr (KV > 1) gathered_tile_any<T, KV - 1>(kv, coef, rows, count, k, accumulate, out);
+}
+
 template <class T>
 void gathered_rows_sum(const T* coef, const T* const* rows, int64_t count, int64_t n, bool accumulate, T* out) {
     constexpr int L = Simd<T>::lanes;
     int64_t k = 0;
     for (; k + kGatherVectors * L <= n; k += kGatherVectors * L)
         gathered_tile<T, kGatherVectors>(coef, rows, count, k, accumulate, out);
-    for (; k + L <= n; k += L) gathered_tile<T, 1>(coef, rows, count, k, accumulate, out);
+    if (const int kv = static_cast<int>((n - k) / L); kv > 0) {
+        gathered_tile_any<T, kGatherVectors - 1>(kv, coef, rows, count, k, accumulate, out);
+        k += kv * L;
+    }
     for (; k < n; ++k) {
         T s = accumulate ? out[k] : T(0);
         for (int64_t r = 0; r < count; ++r) {
