@@ -99,6 +99,7 @@ namespace {
 constexpr double kParallelMinMacs = 1.5e6;
 // Row tiles of the SIMD kernels: splits at multiples of these keep tiles whole.
 constexpr int64_t kExampleAlign = 2, kUnitAlign = 5;
+static_assert(kExampleAlign % kConvGradientBlock == 0, "a thread's examples must be whole blocks of the conv gradient");
 // Examples per forward block when evaluating: the conv layers' patch matrices of a block stay small.
 constexpr int64_t kEvalBlock = 32;
 
@@ -156,7 +157,7 @@ struct StackWorkspace {
         log_likelihood_delta(out[last].data(), labels, i0, i1, layers[last]->out_size(), delta[last].data());
         for (size_t l = last + 1; l-- > 0;) {
             T* grad_in = l > 0 ? delta[l - 1].data() : nullptr;
-            layers[l]->backward(kernels, params, delta[l].data(), i0, i1, grad_in);
+            layers[l]->backward(kernels, params, rows[l].data(), delta[l].data(), i0, i1, grad_in);
             if (l > 0) {
                 const int64_t width = layers[l - 1]->out_size();
                 multiply_by_derivative(activations[l - 1], out[l - 1].data() + i0 * width, grad_in + i0 * width,

@@ -8,15 +8,17 @@
 //
 // Backward: max-pooling sends each pooled error to one position, so filter f's gradient is a sum
 // over the pooled outputs only (a quarter of the positions for 2x2 pools): sum over examples i and
-// pooled outputs o of delta[i][f][o] times the receptive field at o's maximum. Those receptive
-// fields, rows of im2row's matrix (padded to whole vectors), are gathered per filter, and the
-// kernels' gathered_rows_sum adds them up, example after example, into the filter's gradient
-// (KV vectors of it in registers while the rows pass). The bias gradient is the sum of the pooled
-// errors. The error sent down to the image is, per position p, the sum of e times the filter over
-// the pooled outputs whose maximum is at p: the contributions are grouped by position (filters in
-// order) and summed by the same kernel, then each used position's row is added back into the image
-// (row2im_add). The summed gradient then goes through update_rule.hpp weight by weight, as the
-// scalar kernels apply it (the filters are few: 500 or 20,000 numbers, next to the products above).
+// pooled outputs o of delta[i][f][o] times the receptive field at o's maximum. Per example, the
+// receptive fields are laid out as rows (im2row, padded to whole vectors) in this thread's scratch,
+// and the kernels' gathered_rows_sum adds up each filter's gathered rows (KV vectors of the sum in
+// registers while the rows pass) while they are in cache. Those sums are kept per block of
+// kConvGradientBlock examples (the thread split never cuts a block), and the update adds the blocks
+// in order: the same numbers for any thread count. The bias gradient is the sum of the pooled
+// errors, in the same order. The error sent down to the image is, per position p, the sum of e
+// times the filter over the pooled outputs whose maximum is at p: the contributions are grouped by
+// position (filters in order) and summed by the same kernel, then each used position's row is added
+// back into the image (row2im_add). The summed gradient then goes through update_rule.hpp weight by
+// weight, as the scalar kernels apply it (the filters are few: 500 or 20,000 numbers).
 #pragma once
 
 #include <algorithm>
@@ -31,6 +33,42 @@
 #include "nndl/update_rule.hpp"
 
 namespace nndl {
+
+// Examples per block of the filters' partial gradient sums. The training loop splits a mini-batch
+// between threads at multiples of this (layer_stack.cpp checks), so a block is one thread's.
+constexpr int64_t kConvGradientBlock = 2;
+
+// What a conv layer needs for one example at a time, per thread: scratch, not state. Kept between
+// calls (thread_local), shared by the conv layers of one thread, which run one after another, and
+// sized by the largest: per-range slices of mini-batch-sized buffers made a workspace at m = 100
+// tens of MB larger, and a fresh workspace's page faults then cost more than a short call's training.
+template <class T>
+struct ConvScratch {
+    std::vector<T> cols;                       // (patch_size, positions): im2col of the example
+    std::vector<T> patch_rows;                 // (positions, patch_stride): im2row of the example
+    std::vector<const T*> gathered_rows;       // (pooled): one filter's receptive fields at its maxima
+    std::vector<const T*> block_rows;          // (blocks): one filter's partial sums, block after block
+    std::vector<T> ones;                       // (blocks): 1, the coefficients of that sum
+    std::vector<T> conv_out;                   // (F, positions): the convolution before pooling
+    std::vector<T> patch_errors;               // (positions, patch_size): the receptive fields' errors
+    std::vector<int64_t> position_count;       // per position: how many pooled errors have their maximum there
+    std::vector<unsigned char> position_used;  // per position: whether any has
+    std::vector<T> position_errors;            // (positions, F): those errors, filters in order
+    std::vector<const T*> position_filters;    // (positions, F): their filters' rows of W
+};
+
+template <class T>
+ConvScratch<T>& conv_scratch() {
+    thread_local ConvScratch<T> scratch;
+    return scratch;
+}
+
+// v's data, v grown to at least n elements first (never shrunk: the next call needs the same).
+template <class U>
+U* grown(std::vector<U>& v, int64_t n) {
+    if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
+    return v.data();
+}
 
 template <class T>
 class ConvPoolLayer final : public Layer<T> {
@@ -53,19 +91,10 @@ class ConvPoolLayer final : public Layer<T> {
     int64_t units() const override { return conv_.filters; }
 
     void reserve(int64_t m) override {
-        const int64_t P = conv_.positions(), K = conv_.patch_size(), F = conv_.filters;
-        capacity_ = m;
-        cols_.resize(static_cast<size_t>(m * K * P));
-        patch_rows_.resize(static_cast<size_t>(m * P * patch_stride_));
-        conv_out_.resize(static_cast<size_t>(m * F * P));
+        const int64_t blocks = (m + kConvGradientBlock - 1) / kConvGradientBlock;
         argmax_.resize(static_cast<size_t>(m * out_size()));
-        gathered_rows_.resize(static_cast<size_t>(m * out_size()));
-        gathered_errors_.resize(static_cast<size_t>(m * out_size()));
-        patch_errors_.resize(static_cast<size_t>(m * P * K));
-        position_count_.resize(static_cast<size_t>(m * P));
-        position_used_.resize(static_cast<size_t>(m * P));
-        position_errors_.resize(static_cast<size_t>(m * P * F));
-        position_filters_.resize(static_cast<size_t>(m * P * F));
+        block_gradient_.resize(static_cast<size_t>(blocks * conv_.filters * patch_stride_));
+        block_bias_gradient_.resize(static_cast<size_t>(blocks * conv_.filters));
     }
 
     void forward(const KernelTable<T>& kernels, const T* params, const T* const* in_rows, int64_t i0, int64_t i1,
@@ -73,12 +102,11 @@ class ConvPoolLayer final : public Layer<T> {
         const int64_t P = conv_.positions(), K = conv_.patch_size(), F = conv_.filters, S = out_size();
         const T* b = params + bias_offset_;
         const int64_t per_map = pool_.out_rows() * pool_.out_cols();
+        ConvScratch<T>& scratch = conv_scratch<T>();  // this thread's, one example at a time
+        T* cols = grown(scratch.cols, K * P);
+        T* z = grown(scratch.conv_out, F * P);
         for (int64_t i = i0; i < i1; ++i) {
-            // Scratch of one example at a time, at the start of this range's share: the range stays in cache.
-            T* cols = cols_.data() + i0 * K * P;
-            T* z = conv_out_.data() + i0 * F * P;
             im2col(conv_, in_rows[i], cols);
-            im2row(conv_, in_rows[i], patch_stride_, patch_rows_.data() + i * P * patch_stride_);  // for the gradient
             // z[f][p] = 1 * sum_k W[f][k] cols[k][p]: the error-propagation loop of a dense layer
             // with the filters as its errors and the columns as its weights.
             kernels.dense_backward(params + weight_offset_, F, K, cols, P, ones_.data(), z);
@@ -90,35 +118,44 @@ class ConvPoolLayer final : public Layer<T> {
         apply_layer_activation(kernels, activation_, out + i0 * S, (i1 - i0) * S);
     }
 
-    void backward(const KernelTable<T>& kernels, const T* params, const T* delta, int64_t i0, int64_t i1,
-                  T* grad_in) override {
+    void backward(const KernelTable<T>& kernels, const T* params, const T* const* in_rows, const T* delta, int64_t i0,
+                  int64_t i1, T* grad_in) override {
         const int64_t P = conv_.positions(), K = conv_.patch_size(), F = conv_.filters, S = out_size();
-        const int64_t per_map = pool_.out_rows() * pool_.out_cols(), N = conv_.in_size();
-        const int64_t stride = capacity_ * per_map;  // filter f's gathered rows start at f * stride
+        const int64_t per_map = pool_.out_rows() * pool_.out_cols(), N = conv_.in_size(), Kp = patch_stride_;
         const T* W = params + weight_offset_;
-        // This range's own scratch, at the start of its share (one example at a time, as in forward).
-        T* dp = patch_errors_.data() + i0 * P * K;
-        int64_t* count = position_count_.data() + i0 * P;
-        unsigned char* used = position_used_.data() + i0 * P;
-        T* errors = position_errors_.data() + i0 * P * F;
-        const T** filters = position_filters_.data() + i0 * P * F;
+        ConvScratch<T>& scratch = conv_scratch<T>();
+        T* rows = grown(scratch.patch_rows, P * Kp);
+        const T** gathered = grown(scratch.gathered_rows, per_map);
+        T* dp = grown(scratch.patch_errors, P * K);
+        int64_t* count = grown(scratch.position_count, P);
+        unsigned char* used = grown(scratch.position_used, P);
+        T* errors = grown(scratch.position_errors, P * F);
+        const T** filters = grown(scratch.position_filters, P * F);
         for (int64_t i = i0; i < i1; ++i) {
             T* gi = grad_in ? grad_in + i * N : nullptr;
+            im2row(conv_, in_rows[i], Kp, rows);
+            const int64_t block = i / kConvGradientBlock;
+            const bool first_of_block = i % kConvGradientBlock == 0;
             for (int64_t p = 0; p < P; ++p) count[p] = 0;
-            for (int64_t f = 0; f < F; ++f)
+            for (int64_t f = 0; f < F; ++f) {
+                const T* e = delta + i * S + f * per_map;
                 for (int64_t o = 0; o < per_map; ++o) {
-                    const int64_t out_index = i * S + f * per_map + o;
-                    const int64_t p = argmax_[static_cast<size_t>(out_index)] - f * P;  // the maximum's position
-                    const T e = delta[out_index];
-                    const size_t g = static_cast<size_t>(f * stride + i * per_map + o);
-                    gathered_rows_[g] = patch_rows_.data() + (i * P + p) * patch_stride_;
-                    gathered_errors_[g] = e;
-                    if (!gi || e == T(0)) continue;
+                    const int64_t p = argmax_[static_cast<size_t>(i * S + f * per_map + o)] - f * P;  // o's maximum
+                    gathered[o] = rows + p * Kp;
+                    if (!gi || e[o] == T(0)) continue;
                     // Position p's error receives e times filter f (filters in order).
-                    errors[p * F + count[p]] = e;
+                    errors[p * F + count[p]] = e[o];
                     filters[p * F + count[p]] = W + f * K;
                     ++count[p];
                 }
+                // Filter f's gradient over this example, added to its block's sum.
+                const size_t at = static_cast<size_t>(block * F + f);
+                kernels.gathered_rows_sum(e, gathered, per_map, Kp, !first_of_block,
+                                          block_gradient_.data() + at * static_cast<size_t>(Kp));
+                T bias_sum = first_of_block ? T(0) : block_bias_gradient_[at];
+                for (int64_t o = 0; o < per_map; ++o) bias_sum += e[o];
+                block_bias_gradient_[at] = bias_sum;
+            }
             if (!gi) continue;
             for (int64_t p = 0; p < P; ++p) {
                 used[p] = count[p] > 0;
@@ -163,50 +200,35 @@ class ConvPoolLayer final : public Layer<T> {
     // The padding is zeros and is never read back into a weight; it changes no sum.
     static constexpr int64_t kPatchAlign = 16;
 
-    // Filters [u0, u1): G[f] (stride patch_stride_) = the sum over examples i in order, and within an
-    // example over its pooled maxima in order, of the pooled error times the receptive field at the
-    // maximum; gb[f] the sum of the errors in the same order. Example-major, so an example's receptive
-    // fields stay in cache while every filter reads them; each number is computed the same way
-    // whatever range of filters a thread takes.
+    // Filters [u0, u1): G[f] (stride patch_stride_) = the sum of the filter's block sums in block
+    // order, gb[f] likewise; each block sums its examples in order, and each example its pooled
+    // maxima in order. The same numbers whatever range of filters or examples a thread took.
     void summed_gradient(const KernelTable<T>& kernels, int64_t m, int64_t u0, int64_t u1, T* G, T* gb) {
-        const int64_t per_map = pool_.out_rows() * pool_.out_cols();
-        const int64_t stride = capacity_ * per_map;
-        for (int64_t f = u0; f < u1; ++f) gb[f] = T(0);
-        for (int64_t i = 0; i < m; ++i)
-            for (int64_t f = u0; f < u1; ++f) {
-                const size_t g = static_cast<size_t>(f * stride + i * per_map);
-                const T* e = gathered_errors_.data() + g;
-                kernels.gathered_rows_sum(e, gathered_rows_.data() + g, per_map, patch_stride_, i > 0,
-                                          G + f * patch_stride_);
-                T sum = gb[f];
-                for (int64_t o = 0; o < per_map; ++o) sum += e[o];
-                gb[f] = sum;
-            }
+        const int64_t blocks = (m + kConvGradientBlock - 1) / kConvGradientBlock, F = conv_.filters;
+        ConvScratch<T>& scratch = conv_scratch<T>();
+        const T** block_rows = grown(scratch.block_rows, blocks);
+        T* ones = grown(scratch.ones, blocks);
+        std::fill(ones, ones + blocks, T(1));  // 1 * x + s: an exact add
+        for (int64_t f = u0; f < u1; ++f) {
+            for (int64_t b = 0; b < blocks; ++b) block_rows[b] = block_gradient_.data() + (b * F + f) * patch_stride_;
+            kernels.gathered_rows_sum(ones, block_rows, blocks, patch_stride_, false, G + f * patch_stride_);
+            T bias_sum = 0;
+            for (int64_t b = 0; b < blocks; ++b) bias_sum += block_bias_gradient_[static_cast<size_t>(b * F + f)];
+            gb[f] = bias_sum;
+        }
     }
 
     ConvGeometry conv_;
     PoolGeometry pool_;
     LayerActivation activation_;
     size_t weight_offset_, bias_offset_;
-    int64_t patch_stride_;                 // patch_size rounded up to kPatchAlign
-    int64_t capacity_ = 0;                 // the mini-batch size reserved for
-    std::vector<T> ones_;                  // (F, positions) ones: the convolution has no derivative factor
-    std::vector<T> filter_gradient_;       // (F, patch_stride): summed over the mini-batch
-    std::vector<T> bias_gradient_;         // (F)
-    std::vector<T> cols_;                  // (patch_size, positions) per range of examples: im2col scratch
-    std::vector<T> patch_rows_;            // (m, positions, patch_stride): im2row of each example
-    std::vector<T> conv_out_;              // (F, positions) per range: the convolution before pooling
-    std::vector<int64_t> argmax_;          // (m, out_size): where each pooled maximum came from, in conv_out_
-    std::vector<const T*> gathered_rows_;  // (F, m * pooled): the receptive field of each pooled maximum
-    std::vector<T> gathered_errors_;       // (F, m * pooled): the pooled errors, in the same order
-    std::vector<T> patch_errors_;          // (positions, patch_size) per range: the receptive fields' errors
-    // Per range of examples, one example at a time: the pooled errors grouped by the position of their
-    // maximum, each with its filter's row of W (positions x filters), how many each position has, and
-    // whether it has any.
-    std::vector<int64_t> position_count_;
-    std::vector<unsigned char> position_used_;
-    std::vector<T> position_errors_;
-    std::vector<const T*> position_filters_;
+    int64_t patch_stride_;                // patch_size rounded up to kPatchAlign
+    std::vector<T> ones_;                 // (F, positions) ones: the convolution has no derivative factor
+    std::vector<T> filter_gradient_;      // (F, patch_stride): summed over the mini-batch
+    std::vector<T> bias_gradient_;        // (F)
+    std::vector<int64_t> argmax_;         // (m, out_size): where each pooled maximum came from, in (F, positions)
+    std::vector<T> block_gradient_;       // (blocks, F, patch_stride): each block's sum of the filters' gradients
+    std::vector<T> block_bias_gradient_;  // (blocks, F): likewise for the biases
 };
 
 }  // namespace nndl

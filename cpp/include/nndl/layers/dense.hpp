@@ -73,8 +73,8 @@ class DenseLayer final : public Layer<T> {
             apply_layer_activation(kernels, activation_, z, (i1 - i0) * n_out_);
     }
 
-    void backward(const KernelTable<T>& kernels, const T* params, const T* delta, int64_t i0, int64_t i1,
-                  T* grad_in) override {
+    void backward(const KernelTable<T>& kernels, const T* params, const T* const*, const T* delta, int64_t i0,
+                  int64_t i1, T* grad_in) override {
         if (!grad_in) return;
         // dL/dx = (delta W) times each input's dropout factor (1 without dropout).
         kernels.dense_backward(delta + i0 * n_out_, i1 - i0, n_out_, params + weight_offset_, n_in_,

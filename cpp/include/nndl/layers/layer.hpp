@@ -41,10 +41,11 @@ class Layer {
     virtual void forward(const KernelTable<T>& kernels, const T* params, const T* const* in_rows, int64_t i0,
                          int64_t i1, T* out, const DropoutDraw* dropout) = 0;
     // From delta[i0 .. i1) = dL/dz of the layer's pre-activation output, the error dL/d(input)
-    // into grad_in[i0 .. i1) (skipped when grad_in is null: the first layer). Uses the weights of
-    // the forward pass, so it runs before any update.
-    virtual void backward(const KernelTable<T>& kernels, const T* params, const T* delta, int64_t i0, int64_t i1,
-                          T* grad_in) = 0;
+    // into grad_in[i0 .. i1) (skipped when grad_in is null: the first layer). Uses the weights and
+    // the inputs in_rows of the forward pass, so it runs before any update; a layer may also gather
+    // here what its update needs from those inputs while they are in cache.
+    virtual void backward(const KernelTable<T>& kernels, const T* params, const T* const* in_rows, const T* delta,
+                          int64_t i0, int64_t i1, T* grad_in) = 0;
     // Output units (or filters) this layer updates: the update may be split anywhere in [0, units).
     virtual int64_t units() const = 0;
     // The regularized update (update_rule.hpp, through the kernels' fused pass) of units
