@@ -18,9 +18,34 @@ struct PoolGeometry {
     int64_t out_size() const { return maps * out_rows() * out_cols(); }
 };
 
+// The 2x2 windows of the book's networks without branches: which element of a window is largest is
+// data, not a pattern, and a mispredicted branch per comparison cost more than the comparison. The
+// same strict comparisons in the same order as the general loop below, so the same results.
+template <class T>
+void max_pool_2x2(const PoolGeometry& g, const T* in, T* out, int64_t* argmax) {
+    const int64_t R = g.out_rows(), C = g.out_cols();
+    for (int64_t f = 0; f < g.maps; ++f)
+        for (int64_t py = 0; py < R; ++py)
+            for (int64_t px = 0; px < C; ++px) {
+                const int64_t a = (f * g.rows + 2 * py) * g.cols + 2 * px;
+                const int64_t candidates[3] = {a + 1, a + g.cols, a + g.cols + 1};  // row-major after a
+                T best = in[a];
+                int64_t at = a;
+                for (int64_t c : candidates) {
+                    const bool greater = in[c] > best;  // strict: the first maximum wins ties
+                    best = greater ? in[c] : best;
+                    at = greater ? c : at;
+                }
+                const int64_t o = (f * R + py) * C + px;
+                out[o] = best;
+                argmax[o] = at;
+            }
+}
+
 // out[(f * out_rows + py) * out_cols + px] = the window's maximum; argmax[same] = its index in `in`.
 template <class T>
 void max_pool_forward(const PoolGeometry& g, const T* in, T* out, int64_t* argmax) {
+    if (g.pool_h == 2 && g.pool_w == 2) return max_pool_2x2(g, in, out, argmax);
     const int64_t R = g.out_rows(), C = g.out_cols();
     for (int64_t f = 0; f < g.maps; ++f)
         for (int64_t py = 0; py < R; ++py)
