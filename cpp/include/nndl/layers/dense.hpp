@@ -56,9 +56,9 @@ class DenseLayer final : public Layer<T> {
             }
             // The mask depends on the example's place in the mini-batch, never on the thread split.
             T* x = dropped_inputs_.data() + i * n_in_;
+            const uint64_t stream = dropout_stream(dropout->key, dropout->step, static_cast<uint64_t>(i), layer_index_);
             for (int64_t k = 0; k < n_in_; ++k) {
-                const bool kept = dropout_uniform(dropout->key, dropout->step, static_cast<uint64_t>(i), layer_index_,
-                                                  static_cast<uint64_t>(k)) >= p_dropout_;
+                const bool kept = stream_uniform(stream, static_cast<uint64_t>(k)) >= p_dropout_;
                 factor[k] = kept ? keep_scale : T(0);
                 x[k] = in_rows[i][k] * factor[k];
             }
