@@ -109,12 +109,13 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
         T* d = ws.d[l].data() + i0 * n_out;
         for (int64_t t = 0; t < m * n_out; ++t) d[t] = derivative_at_output(act, a[t]);
         if (l + 1 < L && dropout.p > 0) {
+            const uint64_t threshold = dropout_threshold(dropout.p);
             for (int64_t i = 0; i < m; ++i) {
                 // The mask depends on the example's place in the mini-batch, not on the split.
                 const uint64_t draw = dropout.per_mini_batch ? 0 : static_cast<uint64_t>(i0 + i);
                 const uint64_t stream = dropout_stream(dropout.key, step, draw, l);
                 for (int64_t j = 0; j < n_out; ++j) {
-                    const bool kept = stream_uniform(stream, static_cast<uint64_t>(j)) >= dropout.p;
+                    const bool kept = dropout_kept(stream, static_cast<uint64_t>(j), threshold);
                     const T factor = kept ? keep_scale : T(0);
                     a[i * n_out + j] *= factor;
                     d[i * n_out + j] *= factor;

@@ -4,6 +4,7 @@
 // The mixing function is SplitMix64's finalizer (Steele, Lea and Flood, OOPSLA 2014).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 namespace nndl {
@@ -24,6 +25,16 @@ inline uint64_t dropout_stream(uint64_t key, uint64_t step, uint64_t example, ui
 // Uniform double in [0, 1) with 53 random bits: unit `unit` of a stream.
 inline double stream_uniform(uint64_t stream, uint64_t unit) {
     return static_cast<double>(splitmix64_mix(stream ^ unit) >> 11) * 0x1.0p-53;
+}
+
+// Whether unit `unit` of a stream is kept with drop probability p, given threshold =
+// dropout_threshold(p): the test stream_uniform(stream, unit) >= p in integers. u = (h >> 11) * 2^-53
+// exactly and p * 2^53 is exact (a power-of-two scaling of p < 1), so u >= p exactly when
+// (h >> 11) >= ceil(p * 2^53): the same masks without a 64-bit unsigned to double conversion per
+// unit (several instructions on x86-64 without AVX-512).
+inline uint64_t dropout_threshold(double p) { return static_cast<uint64_t>(std::ceil(p * 0x1.0p53)); }
+inline bool dropout_kept(uint64_t stream, uint64_t unit, uint64_t threshold) {
+    return (splitmix64_mix(stream ^ unit) >> 11) >= threshold;
 }
 
 // The same number in one call.

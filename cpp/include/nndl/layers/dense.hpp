@@ -47,6 +47,7 @@ class DenseLayer final : public Layer<T> {
                  T* out, const DropoutDraw* dropout) override {
         const bool drop = dropout && p_dropout_ > 0;
         const T keep_scale = static_cast<T>(1.0 / (1.0 - p_dropout_));
+        const uint64_t threshold = dropout_threshold(p_dropout_);
         for (int64_t i = i0; i < i1; ++i) {
             T* factor = input_factor_.data() + i * n_in_;
             if (!drop) {
@@ -58,7 +59,7 @@ class DenseLayer final : public Layer<T> {
             T* x = dropped_inputs_.data() + i * n_in_;
             const uint64_t stream = dropout_stream(dropout->key, dropout->step, static_cast<uint64_t>(i), layer_index_);
             for (int64_t k = 0; k < n_in_; ++k) {
-                const bool kept = stream_uniform(stream, static_cast<uint64_t>(k)) >= p_dropout_;
+                const bool kept = dropout_kept(stream, static_cast<uint64_t>(k), threshold);
                 factor[k] = kept ? keep_scale : T(0);
                 x[k] = in_rows[i][k] * factor[k];
             }
