@@ -51,10 +51,12 @@ def test_quick_run_writes_every_row_the_vote_and_figures(tmp_path, tiny_chapter,
     assert [r["experiment"] for r in rows] == names
     assert all(not r["full"] and r["epochs"] == 1 for r in rows)
     assert _report_rows(tmp_path) == [(k, name, "quick") for k, name in enumerate(names, 1)]
-    # Every row trained once per seed, and the vote five networks, each for the quick epoch.
+    # Every row trained once per seed, each for the quick epoch; the vote takes the dropout row's run
+    # (seed 4) and trains four more networks.
     assert sorted(tiny_chapter) == sorted(
-        [(name, 4, 1) for name in names[:-1]] + [(names[5], seed, 1) for seed in range(100, 105)]
+        [(name, 4, 1) for name in names[:-1]] + [(names[5], seed, 1) for seed in range(100, 104)]
     )
+    assert rows[-1]["seeds"] == [4, 100, 101, 102, 103]
     for r in rows[:-1]:
         assert 0.0 <= r["values"][0] <= 1.0 and r["mean"] == r["values"][0]
     # results.json gets the quick rows when no row is full, without the report's "full" flag.
@@ -96,6 +98,39 @@ def test_rows_trained_in_full_are_kept_in_the_cache_and_reused(tmp_path, tiny_ch
     assert second[relu.experiment]["values"] == first[relu.experiment]["values"]
     # The quick runs were cached by the first call too: nothing was trained the second time.
     assert tiny_chapter == []
+
+
+def small_dropout(m):
+    """The dropout row's shape (conv, dropout on the dense layers' inputs) at a size a test can train."""
+    from nndl import network3 as n3
+
+    return [
+        n3.ConvPoolLayer((4, 1, 5, 5), (m, 1, 28, 28), (2, 2), n3.ReLU),
+        n3.FullyConnectedLayer(4 * 12 * 12, 20, n3.ReLU, p_dropout=0.5),
+        n3.SoftmaxLayer(20, 10, p_dropout=0.5),
+    ]
+
+
+def test_the_full_vote_takes_the_dropout_rows_runs_and_trains_the_rest(tmp_path, tiny_chapter, monkeypatch, capsys):
+    rows = list(chapter6.ROWS)
+    rows[5] = dataclasses.replace(rows[5], build=small_dropout)
+    monkeypatch.setattr(chapter6, "ROWS", rows)
+    monkeypatch.setattr(chapter6, "conv2_dropout", small_dropout)  # how run() finds the dropout row
+    out = tmp_path / "out"
+    common = ["reproduce", "--chapter", "6", "--quick", "--seeds", "4,5", "--out", str(out)]
+    assert main(common + ["--rows", "6,8", "--cache", str(tmp_path / "cache")]) == 0
+    results = {r["experiment"]: r for r in json.loads((out / "chapter6.json").read_text())}
+    dropout, vote = rows[5], results[chapter6.VOTE_EXPERIMENT]
+    assert results[dropout.experiment]["full"] and vote["full"] and vote["seeds"] == [4, 5, 100, 101, 102]
+    # Full (2-epoch) trainings of the dropout network: the row's two seeds once each, and three more.
+    full = sorted(seed for name, seed, epochs in tiny_chapter if name == dropout.experiment and epochs == 2)
+    assert full == [4, 5, 100, 101, 102]
+    # The vote is the plurality of those five networks' predictions on the test set.
+    data = chapter6.load(False, need_expanded=True)
+    assert len(data.expanded[1]) == 5 * 200  # the expanded set's start, not the book's 250,000
+    nets = [chapter6._cached_run(rows[5], seed, 2, True)[0] for seed in vote["seeds"]]
+    assert vote["values"] == [chapter6.vote(nets, *data.test)]
+    assert "the dropout row's 2 runs (seeds 4, 5) and 3 more networks" in vote["note"]
 
 
 @pytest.mark.parametrize(
