@@ -396,9 +396,9 @@ def run(
     for seed, (net, history) in zip(missing, computed):
         _store_run(dropout_row, seed, epochs, vote_full, net, history)
         reused[seed] = (net, history)
-    voters = [found for found in (reused[seed] for seed in vote_seeds) if found is not None]
-    accuracy = vote([net for net, _ in voters], *vote_data.test)
-    vote_seconds = sum(sum(history.seconds) for seed, (_, history) in reused.items() if seed not in from_row)
+    voters = {seed: found for seed, found in reused.items() if found is not None}
+    accuracy = vote([net for net, _ in voters.values()], *vote_data.test)
+    vote_seconds = sum(sum(history.seconds) for seed, (_, history) in voters.items() if seed not in from_row)
     runs.add_compute_seconds(vote_seconds)  # the row's own runs were counted with the row
     full_extra = timings[dropout_row.experiment][0] * dropout_row.epochs * (VOTE_NETWORKS - len(from_row))
     results.append(
