@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace nndl {
 
@@ -65,19 +66,26 @@ void im2row_fixed(const ConvGeometry& g, const T* image, int64_t stride, T* rows
         }
 }
 
+// body(std::integral_constant<int, FW>{}) with FW the filter width when it is one the loops are
+// compiled for (the book's 5, and 3), else FW = 0 (the width read from the geometry).
+template <class Body>
+void with_filter_width(const ConvGeometry& g, Body body) {
+    switch (g.filter_w) {
+        case 5:
+            return body(std::integral_constant<int, 5>{});
+        case 3:
+            return body(std::integral_constant<int, 3>{});
+        default:
+            return body(std::integral_constant<int, 0>{});
+    }
+}
+
 // rows[p * stride + (c * filter_h + u) * filter_w + v] = image[c][oy + u][ox + v]: the receptive
 // field of each output position as one contiguous row (the transpose of im2col's columns), each row
 // padded with zeros from patch_size to stride (>= patch_size) so that it is a whole number of vectors.
 template <class T>
 void im2row(const ConvGeometry& g, const T* image, int64_t stride, T* rows) {
-    switch (g.filter_w) {
-        case 5:
-            return im2row_fixed<T, 5>(g, image, stride, rows);
-        case 3:
-            return im2row_fixed<T, 3>(g, image, stride, rows);
-        default:
-            return im2row_fixed<T, 0>(g, image, stride, rows);
-    }
+    with_filter_width(g, [&](auto fw) { im2row_fixed<T, decltype(fw)::value>(g, image, stride, rows); });
 }
 
 template <class T, int FW>
@@ -101,14 +109,7 @@ void row2im_add_fixed(const ConvGeometry& g, const T* grad_rows, const unsigned 
 // error and are skipped (their rows need not even be written).
 template <class T>
 void row2im_add(const ConvGeometry& g, const T* grad_rows, const unsigned char* used, T* grad_image) {
-    switch (g.filter_w) {
-        case 5:
-            return row2im_add_fixed<T, 5>(g, grad_rows, used, grad_image);
-        case 3:
-            return row2im_add_fixed<T, 3>(g, grad_rows, used, grad_image);
-        default:
-            return row2im_add_fixed<T, 0>(g, grad_rows, used, grad_image);
-    }
+    with_filter_width(g, [&](auto fw) { row2im_add_fixed<T, decltype(fw)::value>(g, grad_rows, used, grad_image); });
 }
 
 }  // namespace nndl
