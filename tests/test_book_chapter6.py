@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 
-from nndl.book import chapter6, runs
+from nndl.book import chapter6, chapter6_runs, runs
 from nndl.cli.main import main
 
 
@@ -66,7 +66,7 @@ def test_quick_run_writes_every_row_the_vote_and_figures(tmp_path, tiny_chapter,
         assert (tmp_path / png).stat().st_size > 1000
 
 
-def test_rows_trained_in_full_are_kept_in_the_cache_and_reused(tmp_path, tiny_chapter, capsys):
+def test_rows_trained_in_full_are_kept_and_reused(tmp_path, tiny_chapter, monkeypatch, capsys):
     cache, out = tmp_path / "cache", tmp_path / "out"
     common = ["reproduce", "--chapter", "6", "--quick", "--seeds", "4,5", "--cache", str(cache), "--out", str(out)]
     assert main(common + ["--rows", "1,4", "--jobs", "2"]) == 0
@@ -81,14 +81,25 @@ def test_rows_trained_in_full_are_kept_in_the_cache_and_reused(tmp_path, tiny_ch
         relu.experiment,
     ]
 
-    # The same full run trained again from its seed gives the same network: the cache stores it.
+    # The same full run trained again from its seed gives the same network; its record keeps what the
+    # report needs of it: the history, the test digits it predicts, a conv first layer's filters.
     data = chapter6.load(False, need_expanded=False)
-    net, history = chapter6.train_row(fc100, data, 5, 2)
-    assert history.test_accuracy_at_best == first[fc100.experiment]["values"][1]
-    stored = chapter6._cached_run(fc100, 5, 2, True)
-    assert stored is not None
-    assert all(np.array_equal(a, b) for a, b in zip(stored[0].params, net.params))
-    assert dataclasses.replace(stored[1], seconds=history.seconds) == history  # all but the timings
+    store = chapter6_runs.RunStore(out)
+    for row, seed in ((fc100, 5), (relu, 4)):
+        net, history = chapter6.train_row(row, data, seed, 2)
+        record = store.find(chapter6._run_key(row, seed, 2, True))
+        assert record is not None and record["trained_by"].startswith("nndl ")
+        kept = chapter6_runs.from_record(record, data.test[1])
+        assert dataclasses.replace(kept.history, seconds=history.seconds) == history  # all but the timings
+        assert np.array_equal(kept.test_predictions, np.argmax(net.feedforward(data.test[0]), axis=1))
+        if row is relu:
+            assert kept.first_filters.dtype == np.float32 and np.array_equal(kept.first_filters, net.layers[0].w)
+        else:
+            assert kept.first_filters is None  # a dense first layer: not kept
+    assert history.test_accuracy_at_best == first[relu.experiment]["values"][0]
+    # The report's directory keeps its full runs, one record a line; the quick ones only --cache.
+    lines = (out / chapter6_runs.RECORDS_FILE).read_text().splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == 2 + 4
 
     # Without --rows, the full runs in the cache are reused (not trained), the other rows run quick.
     tiny_chapter.clear()
@@ -98,6 +109,14 @@ def test_rows_trained_in_full_are_kept_in_the_cache_and_reused(tmp_path, tiny_ch
     assert second[relu.experiment]["values"] == first[relu.experiment]["values"]
     # The quick runs were cached by the first call too: nothing was trained the second time.
     assert tiny_chapter == []
+
+    # Without --cache the report's directory still holds the full runs: only the quick rows train.
+    monkeypatch.setattr(runs, "_cache", None)
+    assert main(["reproduce", "--chapter", "6", "--quick", "--seeds", "4,5", "--out", str(out)]) == 0
+    third = {r["experiment"]: r for r in json.loads((out / "chapter6.json").read_text())}
+    assert third[relu.experiment]["full"] and third[relu.experiment]["values"] == first[relu.experiment]["values"]
+    assert tiny_chapter and all(epochs == 1 for _, _, epochs in tiny_chapter)
+    assert {name for name, _, _ in tiny_chapter}.isdisjoint({fc100.experiment, relu.experiment})
 
 
 def small_dropout(m):
@@ -128,8 +147,13 @@ def test_the_full_vote_takes_the_dropout_rows_runs_and_trains_the_rest(tmp_path,
     # The vote is the plurality of those five networks' predictions on the test set.
     data = chapter6.load(False, need_expanded=True)
     assert len(data.expanded[1]) == 5 * 200  # the expanded set's start, not the book's 250,000
-    nets = [chapter6._cached_run(rows[5], seed, 2, True)[0] for seed in vote["seeds"]]
-    assert vote["values"] == [chapter6.vote(nets, *data.test)]
+    store = chapter6_runs.RunStore(out)
+    kept = [store.find(chapter6._run_key(rows[5], seed, 2, True)) for seed in vote["seeds"]]
+    voters = [chapter6_runs.from_record(record, data.test[1]).test_predictions for record in kept]
+    assert vote["values"] == [chapter6.vote(voters, data.test[1])]
+    # The kept predictions are the network's: seed 101 trained again predicts the same digits.
+    net, _ = chapter6.train_row(rows[5], data, 101, 2)
+    assert np.array_equal(voters[3], np.argmax(net.feedforward(data.test[0]), axis=1))
     assert "the dropout row's 2 runs (seeds 4, 5) and 3 more networks" in vote["note"]
 
 
@@ -147,3 +171,29 @@ def test_bad_rows_are_refused_naming_the_option(tmp_path, tiny_chapter, capsys, 
     assert main(["reproduce", "--out", str(tmp_path), *arguments]) in (1, 2)
     assert message in capsys.readouterr().err
     assert tiny_chapter == []  # nothing trained
+
+
+def test_vote_is_the_plurality_with_ties_to_the_smallest_digit():
+    y = np.array([0, 1, 2, 3])
+    predictions = [np.array([0, 1, 5, 3]), np.array([0, 2, 5, 4]), np.array([1, 1, 2, 7])]
+    # Columns: 0 (two of three), 1 (two), 5 (two, wrong), 3/4/7 (a tie: 3, the smallest, is right).
+    assert chapter6.vote(predictions, y) == 0.75
+
+
+def test_a_record_gives_back_the_run_exactly_and_refuses_predictions_out_of_range():
+    from nndl import network3 as n3
+
+    history = n3.History3([0.5, 0.6], [0.4, 0.7], [0.1, 0.1], [1.0, 1.5], 0.6, 1, 19, 0.7)
+    filters = np.random.default_rng(0).normal(size=(3, 1, 5, 5)).astype(np.float32) / 7
+    labels = np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.int64)
+    predicted = labels.copy()
+    predicted[[2, 7]] = [0, 8]
+    run = chapter6_runs.Run(history, predicted, filters, "nndl test")
+    record = json.loads(json.dumps(chapter6_runs.to_record({"seed": 1}, run, labels)))
+    assert record["test_errors"] == {"index": [2, 7], "predicted": [0, 8]}
+    back = chapter6_runs.from_record(record, labels)
+    assert back.history == history and back.trained_by == "nndl test"
+    assert np.array_equal(back.test_predictions, predicted)
+    assert back.first_filters.dtype == np.float32 and np.array_equal(back.first_filters, filters)
+    with pytest.raises(ValueError, match="test_errors index out of range for 5 labels"):
+        chapter6_runs.from_record(record, labels[:5])

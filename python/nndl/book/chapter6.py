@@ -14,9 +14,11 @@ them saves three of the eight 40-epoch trainings the two rows would otherwise ne
 on 1,000 each): a check that every row runs and learns, not the book's figures. Each row's epoch is
 timed on those images and scaled to the full training set, and the report states how long the
 full row (all epochs, all seeds) would take on this machine. ``full_rows`` (``nndl reproduce
---chapter 6 --rows 3,4``) trains the named rows in full all the same, and with ``nndl reproduce
---cache DIR`` every finished run (history and trained parameters) is kept, so the rows of a
-chapter that takes a day on one core can be trained a few at a time and reported together.
+--chapter 6 --rows 3,4``) trains the named rows in full all the same. Every full run is kept as a
+record in the report's directory (``chapter6_runs.json``, see ``chapter6_runs``) and every run in
+``nndl reproduce --cache DIR``, and rows whose runs are kept are reused, not trained: a chapter
+that takes a day on one core is trained a few rows at a time, in several sittings, and reported
+together.
 
 The FullyConnectedLayers are initialized as network3.py's code does (N(0, 1/n_out)), not as its
 text says (1/n_in, nndl's default): these rows reproduce the code the book ran. With the text's
@@ -26,8 +28,6 @@ validation accuracy after 10,000 images, against 83% with the code's; measured h
 
 from __future__ import annotations
 
-import dataclasses
-import io
 import json
 import math
 import time
@@ -43,6 +43,7 @@ from .. import network3 as n3
 from ..data.expand_mnist import expand_mnist, shifted_copies
 from ..network3_layers import Activation, Layer
 from . import runs
+from .chapter6_runs import RECORDS_FILE, Run, RunStore, from_record, run_of, to_record
 from .results import make_row
 
 MINI_BATCH = 10
@@ -196,38 +197,20 @@ def _run_key(row: Row, seed: int, epochs: int, full: bool) -> dict[str, Any]:
     }
 
 
-def _cached_run(row: Row, seed: int, epochs: int, full: bool) -> tuple[n3.Network, n3.History3] | None:
-    file = runs._cache_file("network3", _run_key(row, seed, epochs, full))
-    if file is None or not (file.with_suffix(".json").exists() and file.with_suffix(".npz").exists()):
-        return None
-    history = n3.History3(**json.loads(file.with_suffix(".json").read_text())["history"])
-    net = n3.Network(row.build(MINI_BATCH), MINI_BATCH, seed=seed)
-    with np.load(file.with_suffix(".npz")) as saved:
-        for k, layer in enumerate(net.layers):
-            layer.w, layer.b = saved[f"w{k}"], saved[f"b{k}"]
-    return net, history
-
-
-def _store_run(row: Row, seed: int, epochs: int, full: bool, net: n3.Network, history: n3.History3) -> None:
-    key = _run_key(row, seed, epochs, full)
-    file = runs._cache_file("network3", key)
-    if file is None:
-        return
-    buffer = io.BytesIO()
-    arrays = {f"{p}{k}": getattr(layer, p) for k, layer in enumerate(net.layers) for p in ("w", "b")}
-    np.savez(buffer, **arrays)
-    runs._write_atomically(file.with_suffix(".npz"), buffer.getvalue())
-    record = {"key": key, "history": dataclasses.asdict(history)}
-    runs._write_atomically(file.with_suffix(".json"), json.dumps(record).encode())
-
-
-def _train_or_reuse(row: Row, data: Data, seed: int, epochs: int, full: bool) -> tuple[n3.Network, n3.History3]:
-    reused = _cached_run(row, seed, epochs, full)
-    if reused is not None:
-        return reused
+def _trained_run(row: Row, data: Data, seed: int, epochs: int) -> Run:
+    """One run of ``row`` as the report keeps it (a Dask task for the vote's other networks)."""
     net, history = train_row(row, data, seed, epochs)
-    _store_run(row, seed, epochs, full, net, history)
-    return net, history
+    return run_of(net, history, data.test)
+
+
+def _train_or_reuse(row: Row, data: Data, seed: int, epochs: int, full: bool, store: RunStore) -> Run:
+    key = _run_key(row, seed, epochs, full)
+    record = store.find(key)
+    if record is not None:
+        return from_record(record, data.test[1])
+    run = _trained_run(row, data, seed, epochs)
+    store.add(to_record(key, run, data.test[1]), full)
+    return run
 
 
 def _work(row: Row, epochs: int, full: bool) -> float:
@@ -236,10 +219,9 @@ def _work(row: Row, epochs: int, full: bool) -> float:
     return n3._macs_per_example(row.build(MINI_BATCH)) * images * epochs
 
 
-def vote(nets: Sequence[n3.Network], X: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy of the plurality vote of the networks' predictions (ties: the smallest label)."""
-    predictions = np.stack([np.argmax(net.feedforward(X), axis=1) for net in nets])
-    counts = np.apply_along_axis(np.bincount, 0, predictions, minlength=10)
+def vote(predictions: Sequence[np.ndarray], y: np.ndarray) -> float:
+    """Accuracy of the plurality vote of the networks' predicted digits (ties: the smallest digit)."""
+    counts = np.apply_along_axis(np.bincount, 0, np.stack(predictions), minlength=10)
     return float(np.mean(np.argmax(counts, axis=0) == y))
 
 
@@ -290,8 +272,9 @@ def run(
 
     ``quick=False``: every row in full (the book's epochs on all 50,000 images: about a day on one
     core). ``quick=True``: 2 epochs on 5,000 images, except the experiments named in ``full_rows``,
-    which are trained in full, and rows whose full runs ``nndl reproduce --cache`` holds, which
-    are reused. Runs train ``--jobs`` at a time (threads; each run's results do not depend on it).
+    which are trained in full, and rows whose full runs ``out/chapter6_runs.json`` or ``nndl
+    reproduce --cache`` holds, which are reused. Runs train ``--jobs`` at a time (threads; each
+    run's results do not depend on it).
     Returns the rows for results.json: the full ones when any row is full, else the quick ones."""
     from dask.base import compute  # the dask extra
     from dask.delayed import delayed
@@ -303,11 +286,12 @@ def run(
         raise ValueError(f"full_rows: no such experiment {sorted(unknown)}")
     dropout_row = next(row for row in ROWS if row.build is conv2_dropout and row.expanded)
     vote_seeds = voting_seeds(seeds)
+    store = RunStore(out)
 
     def is_full(row: Row, experiment: str, run_seeds: Sequence[int]) -> bool:
         if not quick or experiment in full_rows:
             return True
-        return all(_cached_run(row, s, row.epochs, True) is not None for s in run_seeds)
+        return all(store.find(_run_key(row, s, row.epochs, True)) is not None for s in run_seeds)
 
     plan = {row.experiment: is_full(row, row.experiment, seeds) for row in ROWS}
     vote_full = is_full(dropout_row, VOTE_EXPERIMENT, vote_seeds)
@@ -331,10 +315,10 @@ def run(
     tasks.sort(key=lambda task: -_work(task[0], task[2], task[3]))
     started, compute_start = time.perf_counter(), runs.compute_seconds()
 
-    def one(task: tuple[Row, int, int, bool]) -> tuple[n3.Network, n3.History3]:
+    def one(task: tuple[Row, int, int, bool]) -> Run:
         row, seed, epochs, full = task
-        result = _train_or_reuse(row, data_for(full), seed, epochs, full)
-        history = result[1]
+        result = _train_or_reuse(row, data_for(full), seed, epochs, full, store)
+        history = result.history
         with runs._log_lock:  # runs in threads (--jobs): one whole line at a time
             log(
                 f"chapter 6: {row.experiment}, seed {seed}: test {history.test_accuracy_at_best} at the best "
@@ -353,10 +337,11 @@ def run(
         full = plan[row.experiment]
         epochs = row.epochs if full else QUICK_EPOCHS
         trained = [done[(row.experiment, seed)] for seed in seeds]
-        histories = [history for _, history in trained]
+        histories = [r.history for r in trained]
         values = [float(h.test_accuracy_at_best) for h in histories if h.test_accuracy_at_best is not None]
-        if row.experiment in FILTER_ROWS:
-            first_layers.setdefault(row.regularization, np.array(trained[0][0].layers[0].w))
+        first_filters = trained[0].first_filters
+        if row.experiment in FILTER_ROWS and first_filters is not None:
+            first_layers.setdefault(row.regularization, first_filters)
         row_data = data_for(full)
         n_train = (
             len(row_data.expanded[1]) if row.expanded and row_data.expanded is not None else len(row_data.train[1])
@@ -369,7 +354,8 @@ def run(
         timings[row.experiment] = (full_epoch, full_row)
         if full or not any(plan.values()):  # the curves of full rows only, when there are any
             curves[row.experiment] = histories[0].validation_accuracy
-        note = f"best of {len(values)}: {max(values):.4f}; trained in {duration(compute_seconds)} here"
+        note = f"best of {len(values)}: {max(values):.4f}; trained in {duration(compute_seconds)} by "
+        note += " and ".join(sorted({r.trained_by for r in trained}))
         note += f"; a full epoch here takes ~{duration(full_epoch)}, the full row ({plural(len(seeds), 'run')}) "
         note += f"~{duration(full_row)}"
         note += "; full run" if full else f"; quick: {plural(epochs, 'epoch')} on {QUICK_TRAIN} training images"
@@ -382,23 +368,26 @@ def run(
     epochs = dropout_row.epochs if vote_full else QUICK_EPOCHS
     vote_data = data_for(vote_full)
     same_runs = plan[dropout_row.experiment] == vote_full
-    reused = {
-        seed: done[(dropout_row.experiment, seed)]
-        if same_runs and seed in seeds
-        else _cached_run(dropout_row, seed, epochs, vote_full)
-        for seed in vote_seeds
-    }
+
+    def kept(seed: int) -> Run | None:
+        if same_runs and seed in seeds:
+            return done[(dropout_row.experiment, seed)]
+        record = store.find(_run_key(dropout_row, seed, epochs, vote_full))
+        return None if record is None else from_record(record, vote_data.test[1])
+
+    reused = {seed: kept(seed) for seed in vote_seeds}
     from_row = [seed for seed in vote_seeds if same_runs and seed in seeds]
     missing = [seed for seed, found in reused.items() if found is None]
     vote_started = time.perf_counter()
-    computed = compute(*[delayed(train_row)(dropout_row, vote_data, seed, epochs) for seed in missing])
+    computed = compute(*[delayed(_trained_run)(dropout_row, vote_data, seed, epochs) for seed in missing])
     vote_elapsed = time.perf_counter() - vote_started
-    for seed, (net, history) in zip(missing, computed):
-        _store_run(dropout_row, seed, epochs, vote_full, net, history)
-        reused[seed] = (net, history)
+    for seed, trained_run in zip(missing, computed):
+        key = _run_key(dropout_row, seed, epochs, vote_full)
+        store.add(to_record(key, trained_run, vote_data.test[1]), vote_full)
+        reused[seed] = trained_run
     voters = {seed: found for seed, found in reused.items() if found is not None}
-    accuracy = vote([net for net, _ in voters.values()], *vote_data.test)
-    vote_seconds = sum(sum(history.seconds) for seed, (_, history) in voters.items() if seed not in from_row)
+    accuracy = vote([r.test_predictions for r in voters.values()], vote_data.test[1])
+    vote_seconds = sum(sum(r.history.seconds) for seed, r in voters.items() if seed not in from_row)
     runs.add_compute_seconds(vote_seconds)  # the row's own runs were counted with the row
     full_extra = timings[dropout_row.experiment][0] * dropout_row.epochs * (VOTE_NETWORKS - len(from_row))
     results.append(
@@ -485,8 +474,9 @@ def write_report(
         f"{plural(QUICK_EPOCHS, 'epoch')} on the first {QUICK_TRAIN} training images, validation and test on "
         f"{QUICK_EVAL} each: a check that the row runs and learns, not the book's figure; its last columns give "
         "the time a full row would take on this machine (an epoch timed here, scaled to the full training "
-        "set). `nndl reproduce --chapter 6 --rows 3,4 --cache DIR` trains rows 3 and 4 in full and reuses "
-        "the full runs DIR already holds for the others.",
+        "set). `nndl reproduce --chapter 6 --rows 3,4 --out DIR` trains rows 3 and 4 in full and reuses "
+        f"the full runs DIR/{RECORDS_FILE} already holds for the others (a record of each run: its key, what "
+        "trained it, its history, its first layer's filters and the test digits it got wrong).",
         "",
         "| # | experiment | run | book | nndl best | nndl mean ± sd | epochs | full epoch here | full row here |",
         "|---|---|---|---|---|---|---|---|---|",

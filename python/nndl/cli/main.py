@@ -5,7 +5,7 @@
     nndl train --data fashion-mnist --json       # one JSON object per line, per epoch
     nndl reproduce --quick --out results/        # chapter 3's comparison, as a Markdown report
     nndl reproduce --chapter 5 --out docs/book/  # the book's chapter-5 figures, 5 seeds each
-    nndl reproduce --chapter 6 --quick --rows 1,2 --cache runs/ --out docs/book/  # rows 1-2 in full
+    nndl reproduce --chapter 6 --quick --rows 1,2 --out docs/book/  # rows 1-2 in full, the others' runs reused
 
 User mistakes (bad flags, missing files, data that does not fit the network) print one line on
 stderr and exit with status 1 (2 for a bad command line); Ctrl-C stops training at the next

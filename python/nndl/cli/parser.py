@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="N,N",
         help="with --chapter 6: train these rows of the report in full (e.g. 3,4; 8 is the vote); the other rows "
-        "reuse full runs from --cache, else run quick",
+        "reuse the full runs the report's directory (its chapter6_runs.json) or --cache holds, else run quick",
     )
     repro.add_argument(
         "--epochs", type=_bounded(int, 1), default=None, help="without --chapter: override the number of epochs"
