@@ -291,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_row_list,
         default=None,
         metavar="N,N",
-        help="with --chapter 6: train these rows of the report in full (e.g. 3,4; 8 is the vote); the other rows "
+        help="with --chapter 6: train these rows of the report in full (e.g. 3,4; 8 is the vote), --quick or not; "
+        "the other rows "
         "reuse the full runs the report's directory (its chapter6_runs.json) or --cache holds, else run quick",
     )
     repro.add_argument(
