@@ -111,6 +111,18 @@ def test_rows_trained_in_full_are_kept_and_reused(tmp_path, tiny_chapter, monkey
     # The quick runs were cached by the first call too: nothing was trained the second time.
     assert tiny_chapter == []
 
+    # A report written elsewhere from the same --cache keeps the full runs it is made of beside it.
+    elsewhere = tmp_path / "elsewhere"
+    assert (
+        main(
+            ["reproduce", "--chapter", "6", "--quick", "--seeds", "4,5", "--cache", str(cache), "--out", str(elsewhere)]
+        )
+        == 0
+    )
+    assert tiny_chapter == []
+    kept = (elsewhere / chapter6_runs.RECORDS_FILE).read_text()
+    assert kept == (out / chapter6_runs.RECORDS_FILE).read_text()
+
     # Without --cache the report's directory still holds the full runs: only the quick rows train.
     monkeypatch.setattr(runs, "_cache", None)
     assert main(["reproduce", "--chapter", "6", "--quick", "--seeds", "4,5", "--out", str(out)]) == 0

@@ -207,6 +207,8 @@ def _train_or_reuse(row: Row, data: Data, seed: int, epochs: int, full: bool, st
     key = _run_key(row, seed, epochs, full)
     record = store.find(key)
     if record is not None:
+        if full:
+            store.keep(record)  # the report's directory holds every full run the report is made of
         return from_record(record, data.test[1])
     run = _trained_run(row, data, seed, epochs)
     store.add(to_record(key, run, data.test[1]), full)
@@ -373,6 +375,8 @@ def run(
         if same_runs and seed in seeds:
             return done[(dropout_row.experiment, seed)]
         record = store.find(_run_key(dropout_row, seed, epochs, vote_full))
+        if record is not None and vote_full:
+            store.keep(record)
         return None if record is None else from_record(record, vote_data.test[1])
 
     reused = {seed: kept(seed) for seed in vote_seeds}

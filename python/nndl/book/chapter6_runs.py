@@ -113,12 +113,18 @@ class RunStore:
         return None
 
     def add(self, record: dict[str, Any], full: bool) -> None:
+        """A new run: into --cache, and into the report's file when it is a full run."""
         cached = runs._cache_file("network3-run", record["key"])
         if cached is not None:
             runs._write_atomically(cached.with_suffix(".json"), json.dumps(record).encode())
-        if not full:
-            return
+        if full:
+            self.keep(record)
+
+    def keep(self, record: dict[str, Any]) -> None:
+        """A full run the report uses, into the report's file (a run found in --cache only, too)."""
         with self._lock:
+            if self._records.get(_key_text(record["key"])) == record:
+                return
             self._records[_key_text(record["key"])] = record
             ordered = [self._records[k] for k in sorted(self._records)]
             self._file.parent.mkdir(parents=True, exist_ok=True)
