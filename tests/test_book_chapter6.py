@@ -210,3 +210,34 @@ def test_a_record_gives_back_the_run_exactly_and_refuses_predictions_out_of_rang
     assert back.first_filters.dtype == np.float32 and np.array_equal(back.first_filters, filters)
     with pytest.raises(ValueError, match="test_errors index out of range for 5 labels"):
         chapter6_runs.from_record(record, labels[:5])
+
+
+def test_the_committed_report_is_made_of_its_committed_runs():
+    """docs/book/chapter6.json's full rows are the records in docs/book/chapter6_runs.json: each seed's
+    value is its record's test accuracy at the best validation epoch, the vote is the plurality of the
+    records' predictions, and every record's key is the one the report looks up (so it is reused)."""
+    from pathlib import Path
+
+    from nndl import network3 as n3
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "book"
+    rows = json.loads((docs / "chapter6.json").read_text())
+    records = json.loads((docs / chapter6_runs.RECORDS_FILE).read_text())
+    by_run = {(r["key"]["experiment"], r["key"]["seed"]): r for r in records}
+    by_name = {row.experiment: row for row in chapter6.ROWS}
+    for record in records:
+        key = record["key"]
+        assert key == chapter6._run_key(by_name[key["experiment"]], key["seed"], key["epochs"], True)
+    full = [row for row in rows if row["full"]]
+    assert len(full) >= 6
+    labels = n3.load_data_shared()[2][1][: chapter6.FULL_EVAL]
+    dropout = next(row.experiment for row in chapter6.ROWS if row.build is chapter6.conv2_dropout)
+    for row in full:
+        if row["experiment"] == chapter6.VOTE_EXPERIMENT:
+            kept = [chapter6_runs.from_record(by_run[(dropout, seed)], labels) for seed in row["seeds"]]
+            assert row["values"] == [chapter6.vote([run.test_predictions for run in kept], labels)]
+        else:
+            kept_values = [
+                by_run[(row["experiment"], seed)]["history"]["test_accuracy_at_best"] for seed in row["seeds"]
+            ]
+            assert row["values"] == kept_values
