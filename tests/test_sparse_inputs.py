@@ -81,11 +81,14 @@ def test_sparse_gives_the_dense_bits_on_mnist(simd, mnist_arrays, dtype, rule):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "n_in, sizes_after, m",
-    [(13, [5, 3], 7), (3, [2], 4), (100, [17, 9, 4], 13), (64, [40], 100), (37, [1, 2], 1)],
+    [(13, [5, 3], 7), (3, [2], 4), (100, [17, 9, 4], 13), (64, [40], 100), (37, [1, 2], 1), (300, [20, 3], 11)],
 )
 def test_sparse_gives_the_dense_bits_on_odd_shapes(simd, rng, dtype, n_in, sizes_after, m):
     """Input counts that leave a tail after the last whole vector (13, 37) or fit in less than one (3),
-    layer widths not a multiple of the vector, a mini-batch that does not divide the data, one example."""
+    layer widths not a multiple of the vector, a mini-batch that does not divide the data, one example.
+    300 inputs: on AVX-512 the gather's transposed tiles (64 float64 or 256 float32 inputs), then
+    whole vectors, then a tail; 20 outputs: the update's and the forward product's tiles of 2 vectors
+    (float32) and of 2 and 1 (float64)."""
     X, y = sparse_data(rng, 300, n_in, 0.3, sizes_after[-1])
     sizes = [n_in, *sizes_after]
     dense, _ = train(False, X, y, sizes, dtype, m=m, **RULES["l1-cumulative-momentum"])
@@ -158,6 +161,26 @@ def test_nonfinite_input_is_refused_and_the_network_kept(mnist_arrays):
         net.SGD((X, y[:500]), 1, 10, 0.5, verbose=False, sparse_inputs=True)
     for a, b in zip(before, params(net)):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_nonfinite_input_found_at_any_column_of_a_sparse_row(simd, dtype):
+    """The gather checks what it reads: NaN, +inf and -inf alone in a row of zeros (so in a tile that
+    is otherwise all zeros, which the AVX-512 gather skips), at columns in its tiles, its whole
+    vectors and its tail, are refused naming the example."""
+    rng = np.random.default_rng(11)
+    X = rng.random((40, 300)) * (rng.random((40, 300)) < 0.2)
+    y = rng.integers(0, 3, 40)
+    columns = sorted({*range(0, 300, 17), 63, 64, 255, 256, 287, 288, 295, 296, 299})
+    for column in columns:
+        for bad in (np.nan, np.inf, -np.inf):
+            Xb = X.copy()
+            Xb[29] = 0.0
+            Xb[29, column] = bad
+            net = nndl.Network([300, 3], seed=1, dtype=dtype)
+            with pytest.raises(ValueError, match=r"inputs contain NaN or infinity \(example 29\)"):
+                net.SGD((Xb, y), 1, 4, 0.1, verbose=False, sparse_inputs=True)
 
 
 def test_divergence_keeps_the_same_weights_as_the_dense_path(mnist_arrays):
