@@ -112,7 +112,7 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
                              change.data());
     });
 
-    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, 1, W, nullptr, nullptr, nullptr);
+    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, W, nullptr, nullptr, nullptr);
     // Each step reads what the one before it left for its own mini-batch, gathered once per batch
     // here so that the later steps can be timed alone.
     auto gather = [&](int r) {
@@ -125,12 +125,10 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
                                sparse.wt.data(), sparse.ld, b, H, z.data());
     });
     sparse.pad_deltas(delta.data(), m);
-    sparse.reserve_by_input(m, 1);
-    auto& by_input = sparse.by_input[0];
     const nndl::Range inputs = sparse.input_range(1, 0);
-    const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, inputs, by_input); });
+    const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, inputs); });
     const double update_us = microseconds_per_call(reps, [&](int) {
-        kernels.sparse_update(by_input.col_start.data(), by_input.col_example.data(), by_input.col_value.data(),
+        kernels.sparse_update(sparse.col_count.data(), m, sparse.col_example.data(), sparse.col_value.data(),
                               sparse.delta_pad.data(), inputs.begin, inputs.end, sparse.ld, sparse.wt.data(), step,
                               nullptr, nullptr, sparse.row_change.data());
     });

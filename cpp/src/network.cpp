@@ -256,7 +256,7 @@ struct Network2Steps {
           ema_weights(state_.update_ema_weights != nullptr && state_.ema_tau > 0) {
         if (sparse_inputs) {
             const size_t w1 = arch.weight_offset(1);
-            sparse = std::make_unique<SparseFirstLayer<T>>(arch, kernels, mini_batch_size, threads, params + w1,
+            sparse = std::make_unique<SparseFirstLayer<T>>(arch, kernels, mini_batch_size, params + w1,
                                                            state.velocity ? state.velocity + w1 : nullptr,
                                                            state.l1_applied ? state.l1_applied + w1 : nullptr,
                                                            ema_weights ? state.update_ema_weights + w1 : nullptr);
@@ -293,21 +293,19 @@ struct Network2Steps {
         return -1;
     }
 
-    void before_update(int64_t m, int parts) {
+    void before_update(int64_t m, int /*parts*/) {
         if (ema_weights) std::copy(params, params + arch.num_params(), before.begin());
         if (sparse) {
             if (ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
             sparse->pad_deltas(ws.delta[1].data(), m);
-            sparse->reserve_by_input(m, parts);
         }
     }
 
     void update(int p, int parts, int64_t m, const UpdateStep<T>& step) {
         if (sparse) {
             const Range inputs = sparse->input_range(parts, p), biases = part_range(arch.sizes[1], parts, p, 1);
-            auto& by_input = sparse->by_input[static_cast<size_t>(p)];
-            sparse->sort_by_input(m, inputs, by_input);
-            kernels.sparse_update(by_input.col_start.data(), by_input.col_example.data(), by_input.col_value.data(),
+            sparse->sort_by_input(m, inputs);
+            kernels.sparse_update(sparse->col_count.data(), m, sparse->col_example.data(), sparse->col_value.data(),
                                   sparse->delta_pad.data(), inputs.begin, inputs.end, sparse->ld, sparse->wt.data(),
                                   step, state.velocity ? sparse->velocity_t.data() : nullptr,
                                   state.l1_applied ? sparse->l1_applied_t.data() : nullptr, sparse->row_change.data());

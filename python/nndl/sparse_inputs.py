@@ -38,8 +38,9 @@ VECTOR_BYTES = {"avx512": 64, "avx2": 32, "baseline": 16}
 #: Rows of the training inputs sampled to measure their density.
 DENSITY_SAMPLE_ROWS = 1000
 #: The sparse path gathers each mini-batch's nonzeros into mini_batch_size x n_in slots (an index
-#: and a value each): the automatic choice stays dense when those would take more than this, so
-#: that full-batch gradient descent on a large set does not allocate a copy of it.
+#: and a value each), and again as many sorted by input: the automatic choice stays dense when those
+#: would take more than this, so that full-batch gradient descent on a large set does not allocate
+#: copies of it.
 MAX_GATHER_BYTES = 64 * 2**20
 
 
@@ -50,8 +51,9 @@ def input_density(X: np.ndarray) -> float:
 
 
 def gather_bytes(mini_batch_size: int, n_in: int, dtype: DTypeLike) -> int:
-    """The sparse path's gathering slots for one mini-batch (int32 index and value per input)."""
-    return mini_batch_size * n_in * (4 + np.dtype(dtype).itemsize)
+    """The sparse path's slots for one mini-batch: gathered by example and sorted by input, each an
+    int32 index and a value per input."""
+    return 2 * mini_batch_size * n_in * (4 + np.dtype(dtype).itemsize)
 
 
 def vector_lanes(dtype: DTypeLike, kernel_set: str) -> int:

@@ -64,11 +64,12 @@ struct KernelTable {
     void (*sparse_forward)(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in,
                            const T* Wt, int64_t ld, const T* b, int64_t n_out, T* Z);
     // Rows [k_begin, k_end) of Wt (k_begin a multiple of kSparseChangeBlock): gradient from the
-    // nonzeros by input (col_*: examples in order) and the deltas (m, ld, zero-padded), then the
-    // regularized update; change[b] = sum |dw| over rows [b, b + 1) * kSparseChangeBlock.
-    void (*sparse_update)(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
-                          int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& step, T* velocity_wt,
-                          T* l1_applied_wt, double* change);
+    // nonzeros by input (col_*: input k's col_count[k] entries from k * stride, examples in order)
+    // and the deltas (m, ld, zero-padded), then the regularized update; change[b] = sum |dw| over
+    // rows [b, b + 1) * kSparseChangeBlock.
+    void (*sparse_update)(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
+                          const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t ld, T* Wt,
+                          const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change);
     // Biases [j_begin, j_end): the dense fused update's bias step; bias_change[j] = b_new - b_new.
     void (*bias_update)(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b,
                         const UpdateStep<T>& step, T* velocity_b, double* bias_change);

@@ -158,15 +158,15 @@ void sparse_forward(const int32_t* index, const T* value, const int64_t* count, 
 }
 
 template <class T>
-void sparse_update(const int64_t* col_start, const int32_t* col_example, const T* col_value, const T* delta_pad,
-                   int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& step, T* velocity_wt,
-                   T* l1_applied_wt, double* change) {
+void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
+                   const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& step,
+                   T* velocity_wt, T* l1_applied_wt, double* change) {
     for (int64_t k = k_begin; k < k_end; ++k) {
         if (k % kSparseChangeBlock == 0) change[k / kSparseChangeBlock] = 0;
         T abs_change = 0;
         for (int64_t j = 0; j < ld; ++j) {
             T g = 0;
-            for (int64_t e = col_start[k]; e < col_start[k + 1]; ++e)
+            for (int64_t e = k * stride; e < k * stride + col_count[k]; ++e)
                 g += col_value[e] * delta_pad[col_example[e] * ld + j];
             const int64_t at = k * ld + j;
             const T old = Wt[at];
