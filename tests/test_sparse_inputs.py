@@ -14,9 +14,10 @@ from nndl import reference
 from nndl.sparse_inputs import (
     MAX_DENSITY,
     MAX_GATHER_BYTES,
-    MIN_WIDTH_IN_VECTORS,
+    MIN_OUTPUT_VECTORS,
     gather_bytes,
     input_density,
+    output_vectors,
     sparse_inputs_pay,
     vector_lanes,
 )
@@ -227,16 +228,24 @@ def test_density_is_measured_on_a_sample(mnist_arrays, rng):
 
 
 def test_the_automatic_choice(mnist_arrays, rng):
-    # The width threshold scales with the vector: MIN_WIDTH_IN_VECTORS vectors of outputs.
+    # The width threshold is in vectors of outputs of the kernel set in use (the crossovers measured).
     assert vector_lanes(np.float64, "avx2") == 4 and vector_lanes(np.float32, "avx512") == 16
     assert vector_lanes(np.float64, "scalar") == 1
-    assert sparse_inputs_pay(0.19, 30, np.float64, 10, 784, "avx2")
-    assert not sparse_inputs_pay(0.19, 30, np.float64, 10, 784, "avx512")
-    assert MIN_WIDTH_IN_VECTORS * 4 <= 30 < MIN_WIDTH_IN_VECTORS * 8
-    assert sparse_inputs_pay(0.19, MIN_WIDTH_IN_VECTORS * 8, np.float64, 10, 784, "avx512")
-    assert not sparse_inputs_pay(0.19, MIN_WIDTH_IN_VECTORS * 8 - 1, np.float32, 10, 784, "avx2")
-    assert sparse_inputs_pay(0.19, MIN_WIDTH_IN_VECTORS * 16, np.float32, 10, 784, "avx512")
-    assert not sparse_inputs_pay(0.19, 100, np.float32, 10, 784, "avx512")
+    assert output_vectors(30, np.float64, "avx512") == 4 and output_vectors(30, np.float32, "avx512") == 2
+    assert output_vectors(33, np.float32, "avx512") == 3 and output_vectors(1, np.float64, "avx2") == 1
+    assert MIN_OUTPUT_VECTORS == {"avx512": 5, "avx2": 7, "baseline": 7}
+    assert not sparse_inputs_pay(0.19, 30, np.float64, 10, 784, "avx512")  # 4 vectors: a wash
+    assert sparse_inputs_pay(0.19, 33, np.float64, 10, 784, "avx512")  # 5
+    assert not sparse_inputs_pay(0.19, 30, np.float32, 10, 784, "avx512")  # 2: 0.77-0.88x
+    assert not sparse_inputs_pay(0.19, 64, np.float32, 10, 784, "avx512")
+    assert sparse_inputs_pay(0.19, 65, np.float32, 10, 784, "avx512")
+    assert sparse_inputs_pay(0.19, 100, np.float32, 10, 784, "avx512")  # 7: 1.06-1.14x
+    assert sparse_inputs_pay(0.19, 30, np.float64, 10, 784, "avx2")  # 8 vectors
+    assert not sparse_inputs_pay(0.19, 24, np.float64, 10, 784, "avx2")  # 6
+    assert sparse_inputs_pay(0.19, 25, np.float64, 10, 784, "avx2")  # 7
+    assert not sparse_inputs_pay(0.19, 30, np.float32, 10, 784, "avx2")  # 4: 0.85-0.96x
+    assert not sparse_inputs_pay(0.19, 6, np.float64, 10, 784, "scalar")
+    assert sparse_inputs_pay(0.19, 7, np.float64, 10, 784, "scalar")
     assert not sparse_inputs_pay(MAX_DENSITY + 0.01, 500, np.float64, 10, 784, "avx2")
     # full-batch descent on a large set: the gathering slots would be a copy of it
     assert gather_bytes(50_000, 784, np.float64) > MAX_GATHER_BYTES
@@ -244,7 +253,8 @@ def test_the_automatic_choice(mnist_arrays, rng):
     assert sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=100, n_in=784, kernel_set="avx2")
     (X, _), _, _ = mnist_arrays
     # the network asks for the kernel set in use
-    wide_enough = 30 >= MIN_WIDTH_IN_VECTORS * vector_lanes(np.float64, nndl.simd_info()["path"])
+    path = nndl.simd_info()["path"]
+    wide_enough = output_vectors(30, np.float64, path) >= MIN_OUTPUT_VECTORS.get(path, 7)
     assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None, 10) == wide_enough
     assert nndl.Network([784, 500, 10])._first_layer_reads_sparse(X, None, 10)
     assert not nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, None, 10)

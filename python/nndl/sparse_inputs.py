@@ -8,18 +8,25 @@ inputs but pays for gathering the nonzeros and still updates every weight every 
 penalty touches each weight), so it pays only when the inputs are mostly zeros and the first layer
 is wide enough for the saving to outweigh the gathering.
 
-The width threshold is the crossover measured on this project's machine kind (AMD EPYC, one core,
-MNIST: 19% of the pixels nonzero), and it scales with the kernel set's vector: the dense
-kernels do a vector of multiply-adds per instruction, the sparse ones a vector of outputs per
-nonzero, so the wider the vector the wider the layer must be before skipping zeros pays.
-Epoch-time ratios dense / sparse (C++ epochs, the dense path with its hidden-layer kernels,
-2026-12-02): AVX2 float64 1.03 and 1.21 at 30 hidden units (m = 10, 100), 1.45 at 100 (m = 10);
-AVX2 float32 0.74 at 30, 1.92 at 500; AVX-512 float64 0.68 and 0.72 at 30, 1.06 and 1.11 at 100,
-1.36 at 500; AVX-512 float32 0.47 and 0.52 at 30, 0.85 and 0.94 at 100, 1.63 at 500. The crossover
-sits between 7 and 8 vectors of outputs; 7 (AVX2: 28 float64, 56 float32 units; AVX-512: 56 and
-112) keeps the book's 30-unit float64 layer sparse on AVX2, where it measured 1.03-1.21x. With the
-zeros filled in to half the inputs the sparse path lost everywhere (0.47-0.88), and at every input
-nonzero by 2-3x.
+The width threshold is the crossover measured on this project's machine kind (AMD EPYC Zen 4, one
+core, MNIST: 19% of the pixels nonzero, L1 subgradient, epochs of 50,000 images), counted in vectors
+of outputs of the kernel set in use: the dense kernels do a vector of multiply-adds per
+instruction, the sparse ones a vector of outputs per nonzero, so the wider the vector the wider the
+layer must be before skipping zeros pays. Epoch-time ratios dense / sparse, m = 10 and 100, the
+range over runs of ``benchmarks/sparse_inputs.py`` and of the same epochs with the two paths
+alternating in one process (2026-12-04, after the AVX-512 gather packed whole tiles and the sort by
+input became one pass), the outputs' vectors in brackets:
+
+- AVX-512 float64: 30 units [4] 0.97-1.12; 60 [8] 0.99-1.20; 100 [13] 1.27-1.37. float32: 30 [2]
+  0.77-0.88; 60 [4] 0.94-1.09; 100 [7] 1.06-1.14. At 4 vectors the two paths are within the
+  machine's noise of each other; from 7 sparse is ahead in every run: the threshold is 5, and the
+  book's 30 float64 units stay dense.
+- AVX2 (the same machine, ``NNDL_SIMD=avx2``; its gather writes lane by lane): float64 30 [8]
+  1.01-1.21; float32 30 [4] 0.85-0.96; 60 [8] 1.01-1.18; 100 [13] 1.32 (m = 100): 7, as measured
+  before (2026-12-02) on an AVX2 path.
+
+With the zeros filled in to half the inputs the sparse path lost everywhere (0.47-0.88, 2026-12-02),
+and at every input nonzero by 2-3x.
 """
 
 from __future__ import annotations
@@ -31,8 +38,8 @@ from .training.diagnosis import sample_rows
 
 #: At most this share of nonzero inputs for the sparse path to be chosen (it won at 0.19, lost at 0.5).
 MAX_DENSITY = 0.3
-#: First layers narrower than this many vectors of the kernel set stay dense.
-MIN_WIDTH_IN_VECTORS = 7
+#: First layers of fewer vectors of outputs than this stay dense, per kernel set (others: 7).
+MIN_OUTPUT_VECTORS = {"avx512": 5, "avx2": 7, "baseline": 7}
 #: Bytes per vector of each kernel set (the scalar set: one value).
 VECTOR_BYTES = {"avx512": 64, "avx2": 32, "baseline": 16}
 #: Rows of the training inputs sampled to measure their density.
@@ -62,6 +69,12 @@ def vector_lanes(dtype: DTypeLike, kernel_set: str) -> int:
     return max(1, VECTOR_BYTES.get(kernel_set, itemsize) // itemsize)
 
 
+def output_vectors(width: int, dtype: DTypeLike, kernel_set: str) -> int:
+    """Vectors of the named kernel set that ``width`` outputs fill (the sparse kernels' row length)."""
+    lanes = vector_lanes(dtype, kernel_set)
+    return -(-width // lanes)
+
+
 def sparse_inputs_pay(
     density: float, first_layer_width: int, dtype: DTypeLike, mini_batch_size: int, n_in: int, kernel_set: str
 ) -> bool:
@@ -69,4 +82,4 @@ def sparse_inputs_pay(
     the named kernel set."""
     if density > MAX_DENSITY or gather_bytes(mini_batch_size, n_in, dtype) > MAX_GATHER_BYTES:
         return False
-    return first_layer_width >= MIN_WIDTH_IN_VECTORS * vector_lanes(dtype, kernel_set)
+    return output_vectors(first_layer_width, dtype, kernel_set) >= MIN_OUTPUT_VECTORS.get(kernel_set, 7)
