@@ -121,6 +121,9 @@ def test_make_row_statistics_and_verdicts():
     assert verdict({**row, "book": None}) == "no book figure"
     table = report_table([row], differences={"x": "why"})
     assert "95.10%" in table and "95.00%" in table and "reproduced" in table and "why" not in table
+    one = make_row(6, "vote", 0.9967, "test accuracy", [1, 2, 3, 4, 5], [0.9962], 40)
+    table = report_table([one], differences={"vote": "one vote"})
+    assert "99.62% (one value)" in table and "±" not in table.splitlines()[-1] and "| below | one vote |" in table
     with pytest.raises(ValueError, match="values"):
         make_row(1, "empty", None, "m", [], [], 0)
 

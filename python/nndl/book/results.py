@@ -107,8 +107,12 @@ def report_table(
         sd = f"{100 * row['sd']:.2f}" if _is_fraction(row) else f"{row['sd']:.2g}"
         spread = f"{_show(min(row['values']), row)}–{_show(max(row['values']), row)}"
         why = differences.get(row["experiment"], "") if result not in ("reproduced", "no book figure") else ""
+        # One value (a vote, a single run) has no spread to show.
+        mean_sd = (
+            f"{_show(row['mean'], row)} (one value)" if len(row["values"]) == 1 else f"{_show(row['mean'], row)} ± {sd}"
+        )
         lines.append(
-            f"| {row['experiment']} | {row['measure']} | {book} | {_show(row['mean'], row)} ± {sd} | {spread} "
+            f"| {row['experiment']} | {row['measure']} | {book} | {mean_sd} | {spread} "
             f"| {len(row['seeds']) or '—'} | {result} | {why} |"
         )
     return "\n".join(lines)
