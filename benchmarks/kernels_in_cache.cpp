@@ -25,6 +25,8 @@
 #define NNDL_KERNEL_SET kernels_in_cache_avx512
 #include "../cpp/src/kernels_simd.inl"
 
+#include "book_l1_step.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -93,12 +95,7 @@ void run(const std::vector<int64_t>& sizes, int64_t m, const Peak& peak) {
     const nndl::KernelTable<T>& kernels = nndl::NNDL_KERNEL_SET.template table<T>();
     const char* dtype = sizeof(T) == 4 ? "float32" : "float64";
     const double peak_gflops = sizeof(T) == 4 ? peak.f32 : peak.f64;
-    nndl::UpdateRule rule;
-    rule.regularization = nndl::Regularization::l1;
-    rule.eta = 0.5;
-    rule.lmbda = 5.0;
-    rule.n = 50000;
-    const nndl::UpdateStep<T> step(rule, m, 0.0);
+    const nndl::UpdateStep<T> step = book_l1_step<T>(m);
     std::string shape;
     for (size_t l = 0; l < sizes.size(); ++l) shape += (l ? "-" : "") + std::to_string(sizes[l]);
 

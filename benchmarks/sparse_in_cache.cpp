@@ -24,6 +24,8 @@
 #define NNDL_KERNEL_SET sparse_in_cache_avx512
 #include "../cpp/src/kernels_simd.inl"
 
+#include "book_l1_step.hpp"
+
 #include <zlib.h>
 
 #include <algorithm>
@@ -96,12 +98,7 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     std::vector<T> z(static_cast<size_t>(m * H)), delta(static_cast<size_t>(m * H));
     for (size_t i = 0; i < delta.size(); ++i) delta[i] = static_cast<T>(static_cast<double>(i % 13) * 1e-4 - 6e-4);
     std::vector<double> change(static_cast<size_t>(H));
-    nndl::UpdateRule rule;
-    rule.regularization = nndl::Regularization::l1;
-    rule.eta = 0.5;
-    rule.lmbda = 5.0;
-    rule.n = 50000;
-    const nndl::UpdateStep<T> step(rule, m, 0.0);
+    const nndl::UpdateStep<T> step = book_l1_step<T>(m);
     const int reps = std::max(20, static_cast<int>(2e7 / static_cast<double>(m * H * kPixels)));
     auto batch = [&](int r) { return rows.data() + (r % batches) * m; };
 
