@@ -44,7 +44,7 @@ from ..data.expand_mnist import expand_mnist, shifted_copies
 from ..network3_layers import Activation, Layer
 from . import runs
 from .chapter6_runs import RECORDS_FILE, Run, RunStore, from_record, run_of, to_record
-from .results import make_row
+from .results import make_row, mean_and_sd
 
 MINI_BATCH = 10
 QUICK_TRAIN, QUICK_EVAL, QUICK_EPOCHS = 5000, 1000, 2
@@ -469,13 +469,6 @@ def write_figures(out: Path, curves: dict[str, list[float]], first_layers: dict[
     return names
 
 
-def _mean_sd(row: dict[str, Any]) -> str:
-    """The row's mean ± sd in percent, or its one value (the vote) as it is."""
-    if len(row["values"]) == 1:
-        return f"{100 * row['values'][0]:.2f} (one value)"
-    return f"{100 * row['mean']:.2f} ± {100 * row['sd']:.2f}"
-
-
 def write_report(
     out: Path,
     results: list[dict[str, Any]],
@@ -502,9 +495,10 @@ def write_report(
     for number, r in enumerate(results, 1):
         book = "" if r["book"] is None else f"{100 * r['book']:.2f}%"
         epoch, full = timings.get(r["experiment"], (math.nan, math.nan))
+        mean_sd = mean_and_sd(r, f"{100 * r['mean']:.2f}", f"{100 * r['sd']:.2f}")
         lines.append(
             f"| {number} | {r['experiment']} | {'full' if r['full'] else 'quick'} | {book} | "
-            f"{100 * max(r['values']):.2f}% | {_mean_sd(r)} | {r['epochs']} | "
+            f"{100 * max(r['values']):.2f}% | {mean_sd} | {r['epochs']} | "
             f"{duration(epoch) if epoch == epoch else ''} | {duration(full) if full == full else ''} |"
         )
     lines += ["", "Notes per row:", ""]

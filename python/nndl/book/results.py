@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["Claim", "make_row", "merge_rows", "report_table", "verdict"]
+__all__ = ["Claim", "make_row", "mean_and_sd", "merge_rows", "report_table", "verdict"]
 
 #: How the book states a figure: "about" a number (reproduced when the seeds' range or mean ± 2 sd
 #: covers it), "under" or "over" a bound (reproduced when the mean is on the stated side).
@@ -82,6 +82,12 @@ def _show(value: float, row: Mapping[str, Any]) -> str:
     return f"{100 * value:.2f}%" if _is_fraction(row) else f"{value:.3g}"
 
 
+def mean_and_sd(row: Mapping[str, Any], mean: str, sd: str) -> str:
+    """A table's "mean ± sd" cell from the row's formatted mean and sd; a row of one value (a vote, a
+    single run) has no spread to show, so it reads "<mean> (one value)"."""
+    return f"{mean} (one value)" if len(row["values"]) == 1 else f"{mean} ± {sd}"
+
+
 def report_table(
     rows: Sequence[Mapping[str, Any]],
     claims: Mapping[str, Claim] | None = None,
@@ -107,10 +113,7 @@ def report_table(
         sd = f"{100 * row['sd']:.2f}" if _is_fraction(row) else f"{row['sd']:.2g}"
         spread = f"{_show(min(row['values']), row)}–{_show(max(row['values']), row)}"
         why = differences.get(row["experiment"], "") if result not in ("reproduced", "no book figure") else ""
-        # One value (a vote, a single run) has no spread to show.
-        mean_sd = (
-            f"{_show(row['mean'], row)} (one value)" if len(row["values"]) == 1 else f"{_show(row['mean'], row)} ± {sd}"
-        )
+        mean_sd = mean_and_sd(row, _show(row["mean"], row), sd)
         lines.append(
             f"| {row['experiment']} | {row['measure']} | {book} | {mean_sd} | {spread} "
             f"| {len(row['seeds']) or '—'} | {result} | {why} |"
