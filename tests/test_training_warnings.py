@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import nndl
+from nndl.training import diagnosis
 
 
 def test_a_diverged_run_warns_naming_eta(Engine, mnist_arrays):
@@ -33,6 +34,37 @@ def test_raw_pixels_on_a_sigmoid_network_are_warned_about(Engine, mnist_arrays):
     (X, y), _, _ = mnist_arrays
     with pytest.warns(nndl.TrainingWarning, match=r"inputs are far outside \[0, 1\].*divide by 255"):
         Engine([784, 10, 10], seed=1).SGD((np.round(X[:100] * 255), y[:100]), 1, 10, 0.1, verbose=False)
+
+
+def _percentile_verdict(values):
+    with np.errstate(invalid="ignore"):
+        p99 = float(np.percentile(values, 99))
+    return p99 if p99 > diagnosis.INPUT_SCALE_LIMIT else None
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("size", [1, 2, 99, 100, 101, 1000, 4321])
+def test_the_input_scale_check_agrees_with_np_percentile(seed, size):
+    # The counting shortcut must give np.percentile's verdict, and its value when it warns: scales
+    # far below, at and far above the limit, values exactly at it, NaN and infinity.
+    rng = np.random.default_rng(seed)
+    limit = diagnosis.INPUT_SCALE_LIMIT
+    cases = [
+        rng.random(size),
+        rng.random(size) * 255,
+        np.abs(rng.normal(0, 3, size)),
+        np.full(size, limit),
+        np.full(size, limit * (1 + 1e-15)),
+        np.where(rng.random(size) < 0.0101, 1e6, 0.5),
+        np.where(rng.random(size) < 0.0099, 1e6, 0.5),
+        np.where(rng.random(size) < 0.02, np.inf, 0.1),
+        np.where(rng.random(size) < 0.5, np.nan, 300.0),
+        np.sort(rng.random(size) * 2 * limit),
+    ]
+    for values in cases:
+        for dtype in (np.float64, np.float32):
+            v = values.astype(dtype)
+            assert diagnosis.p99_if_above_limit(v) == _percentile_verdict(v)
 
 
 def test_a_healthy_run_and_standardized_inputs_give_no_warning(Engine, mnist_arrays):

@@ -44,13 +44,34 @@ def _warn(message: str, depth: int = 0) -> None:
     warnings.warn(message, TrainingWarning, stacklevel=6 + depth)
 
 
+def p99_if_above_limit(values: np.ndarray) -> float | None:
+    """The 99th percentile of ``values`` (np.percentile's) when it exceeds INPUT_SCALE_LIMIT, else None.
+
+    np.percentile partitions every value: 4-5 ms for 1,000 MNIST rows, paid by every SGD call (a
+    twentieth of a 784-30-10 epoch at mini-batch 100). Its linear interpolation lies between the
+    sorted values at ranks floor(q) and floor(q) + 1, q = 0.99 (N - 1), so it can exceed the limit only
+    when at least N - floor(q) - 1 values come near it; one counting pass rules that out for inputs on
+    a sane scale, and only otherwise is the percentile computed. (A NaN makes np.percentile NaN, which
+    exceeds nothing; it is not counted either.)
+    """
+    n = values.size
+    if n == 0:
+        return None
+    rank_above = min(int(np.floor(0.99 * (n - 1))) + 1, n - 1)
+    # "Near": within 0.1% below the limit, so that rounding in the interpolation cannot matter.
+    if np.count_nonzero(values > INPUT_SCALE_LIMIT * 0.999) < n - rank_above:
+        return None
+    with np.errstate(invalid="ignore"):
+        p99 = float(np.percentile(values, 99))
+    return p99 if p99 > INPUT_SCALE_LIMIT else None
+
+
 def check_input_scale(activations: Sequence[str], X: np.ndarray, name: str) -> None:
     """Warn when a sigmoid or tanh first layer gets inputs far outside [0, 1]."""
     if activations[0] not in ("sigmoid", "tanh"):
         return
-    with np.errstate(invalid="ignore"):
-        p99 = float(np.percentile(np.abs(sample_rows(X, 1000)), 99))
-    if p99 > INPUT_SCALE_LIMIT:
+    p99 = p99_if_above_limit(np.abs(sample_rows(X, 1000)))
+    if p99 is not None:
         _warn(
             f"{name}: inputs are far outside [0, 1] (99th percentile of |x| is {p99:g}): the first layer's "
             f"{activations[0]} units saturate and learn little; scale the inputs (pixels 0-255: divide by 255)"
