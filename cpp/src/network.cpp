@@ -181,6 +181,12 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
 // order, so the hardware prefetcher cannot guess them, and each row's first cache lines would
 // otherwise be waited for. At most kPrefetchBytes, so that a large mini-batch does not push this
 // one's data out of L2.
+// Into L2, not L1 (locality 2): a mini-batch's rows do not fit in L1 beside the weights. In a
+// standalone test of this pattern (10 random MNIST rows a step, float64, 23 us of in-cache work
+// between steps), reading the rows took 16.5 ms an epoch after an L1 prefetch and 10.6 ms after
+// an L2 one, the prefetch loop itself about as long either way. In training, best of 3 rounds of 3 epochs, one core, the two
+// alternating: 784-30-10 m=10 float64 0.169 -> 0.162 s, float32 0.093 -> 0.090 s, 784-100-10 m=100
+// float32 (sparse) 0.175 -> 0.164 s; the other shapes within 2%.
 // (noipa: a function made only of prefetches looks free of side effects to GCC's interprocedural
 // analysis, which then deletes its calls.)
 constexpr int64_t kPrefetchBytes = 320 * 1024;
@@ -192,7 +198,7 @@ __attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const int64_
     const int64_t rows = std::min({count, n - first, std::max<int64_t>(1, kPrefetchBytes / row_bytes)});
     for (int64_t i = 0; i < rows; ++i) {
         const char* row = reinterpret_cast<const char*>(X + order[first + i] * n_in);
-        for (int64_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 3);
+        for (int64_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 2);
     }
 }
 
