@@ -184,9 +184,10 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
 // Into L2, not L1 (locality 2): a mini-batch's rows do not fit in L1 beside the weights. In a
 // standalone test of this pattern (10 random MNIST rows a step, float64, 23 us of in-cache work
 // between steps), reading the rows took 16.5 ms an epoch after an L1 prefetch and 10.6 ms after
-// an L2 one, the prefetch loop itself about as long either way. In training, best of 3 rounds of 3 epochs, one core, the two
-// alternating: 784-30-10 m=10 float64 0.169 -> 0.162 s, float32 0.093 -> 0.090 s, 784-100-10 m=100
-// float32 (sparse) 0.175 -> 0.164 s; the other shapes within 2%.
+// an L2 one, the prefetch loop itself about as long either way. In training (best of 3 rounds of
+// 3 epochs, one core, the two alternating): 784-30-10 m=10 float64 0.169 -> 0.162 s, float32
+// 0.093 -> 0.090 s, 784-100-10 m=100 float32 (sparse) 0.175 -> 0.164 s; other shapes within 2%.
+// Each part of a mini-batch asks for its share of the next one's rows (Network2Steps).
 // (noipa: a function made only of prefetches looks free of side effects to GCC's interprocedural
 // analysis, which then deletes its calls.)
 constexpr int64_t kPrefetchBytes = 320 * 1024;
@@ -237,6 +238,7 @@ struct Network2Steps {
     Workspace<T> ws;
     std::unique_ptr<SparseFirstLayer<T>> sparse;  // layer 1 input-major for this call (written back when freed)
     std::vector<const T*> target_rows;
+    int64_t next_first = 0, next_count = 0;  // the next mini-batch of this call, for the prefetch
     bool ema_weights;
     // The weights before each update, for the per-weight EMA of the update: the fused kernels
     // write the new weights in place, so the change is taken against this copy.
@@ -278,13 +280,20 @@ struct Network2Steps {
             ws.rows[1][static_cast<size_t>(i)] = X + example * n_in;
             target_rows[static_cast<size_t>(i)] = Y + example * n_out;
         }
-        if (batch + 1 < batch_end) prefetch_rows(X, n_in, order, (batch + 1) * mini_batch_size, mini_batch_size, n);
+        next_first = (batch + 1) * mini_batch_size;
+        next_count = batch + 1 < batch_end ? std::min(mini_batch_size, n - next_first) : 0;
         return parts_for(arch, m, threads);
     }
 
     int64_t forward_backward(int p, int parts, int64_t m) {
         const int64_t n_in = arch.n_in();
         const Range rows = part_range(m, parts, p, kExampleAlign);
+        // Each part asks for its share of the next mini-batch's rows: on the main thread alone, with
+        // the other threads waiting, the prefetch was serial work.
+        if (next_count > 0) {
+            const Range next = part_range(next_count, parts, p, 1);
+            prefetch_rows(X, n_in, order, next_first + next.begin, next.end - next.begin, n);
+        }
         const T* const* first_rows = ws.rows[1].data() + rows.begin;
         // Read from main memory: checked by each part as it reads, so that the waits overlap.
         const int64_t bad =
@@ -296,15 +305,13 @@ struct Network2Steps {
         if (bad >= 0) return rows.begin + bad;
         forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
         backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
+        if (sparse) sparse->pad_deltas(ws.delta[1].data(), rows.begin, rows.end);  // for the update, on the threads
         return -1;
     }
 
     void before_update(int64_t m, int /*parts*/) {
         if (ema_weights) std::copy(params, params + arch.num_params(), before.begin());
-        if (sparse) {
-            if (ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
-            sparse->pad_deltas(ws.delta[1].data(), m);
-        }
+        if (sparse && ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
     }
 
     void update(int p, int parts, int64_t m, const UpdateStep<T>& step) {

@@ -74,9 +74,9 @@ class SparseFirstLayer {
         });
     }
 
-    // The deltas of layer 1's outputs (m, n_out) as (m, ld) rows for the sparse update.
-    void pad_deltas(const T* delta, int64_t m) {
-        for (int64_t i = 0; i < m; ++i) std::copy(delta + i * n_out, delta + (i + 1) * n_out, &delta_pad[i * ld]);
+    // The deltas of layer 1's outputs (m, n_out), rows [i0, i1), as (m, ld) rows for the sparse update.
+    void pad_deltas(const T* delta, int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) std::copy(delta + i * n_out, delta + (i + 1) * n_out, &delta_pad[i * ld]);
     }
 
     // Part p of the inputs [0, n_in) for the sort and the update, cut at multiples of
