@@ -48,6 +48,30 @@ def test_nndl_worker_times_a_configuration():
     assert np.isfinite(seconds) and seconds > 0
 
 
+def test_grid_report_measures_its_noise_on_the_rows_both_nndl_engines_run_alike():
+    """On rows where nndl's first layer is dense, nndl and nndl-dense run the same code: the report
+    gives their largest difference as the run's noise; sparse rows do not count."""
+    shapes = ((784, 30, 10),)
+    engines = ["nndl", "nndl-dense", "jax"]
+    best = {}
+    for m in bench_grid.MINI_BATCHES:
+        for dt in bench_grid.DTYPES:
+            for t in bench_grid.THREADS:
+                best[("nndl", shapes[0], m, dt, t)] = 1.0
+                best[("nndl-dense", shapes[0], m, dt, t)] = 1.02
+                best[("jax", shapes[0], m, dt, t)] = 2.0
+    noisy = (shapes[0], 100, "float32", 2)
+    best[("nndl-dense", *noisy)] = 1.25  # the largest spread of a dense row
+    sparse = (shapes[0], 10, "float64", 1)
+    best[("nndl-dense", *sparse)] = 3.0  # a sparse row: a real difference, not noise
+    spread, row, rows = bench_grid.same_code_spread(best, shapes, {sparse})
+    assert (round(spread, 6), row, rows) == (0.25, noisy, 7)
+    lines = []
+    bench_grid.report(best, {"float64": 50.0, "float32": 100.0}, engines, 3, False, shapes, lines.append, {sparse})
+    assert any("differ by up to 25% in this run (784-30-10, m=100, float32, 2 threads)" in line for line in lines)
+    assert bench_grid.same_code_spread(best, shapes, {(shapes[0], m, dt, t) for (_, _, m, dt, t) in best}) is None
+
+
 # -- nndl bench --chapter6 ---------------------------------------------------------------------------
 def test_conv_bench_nndl_epoch_is_the_plain_sgd_the_peers_run():
     """nndl's side of the conv benchmark takes the steps the peers implement (mean log-likelihood,

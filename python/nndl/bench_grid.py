@@ -364,6 +364,16 @@ def report(
                     path = "sparse" if (s, m, dt, t) in sparse_rows else "dense"
                     log(f"| {label(s)} | {m} | {dt} | {t} | {path} | " + " | ".join(row) + f" | {pct} | {ratio} |")
     log("")
+    spread = same_code_spread(best, shapes, sparse_rows) if "nndl-dense" in engines and "nndl" in engines else None
+    if spread is not None:
+        worst, row, rows = spread
+        log(
+            f"Noise check: on the {rows} rows marked dense, nndl and nndl-dense run the same code; their best "
+            f"times differ by up to {100 * worst:.0f}% in this run ({label(row[0])}, m={row[1]}, {row[2]}, "
+            f"{row[3]} thread{'s' if row[3] > 1 else ''}). A ratio within that of its target is within this "
+            "run's noise."
+        )
+        log("")
     if "nndl" not in engines:
         return
     targets: list[tuple[str, str, bool]] = []
@@ -428,6 +438,31 @@ def report(
         ("2 threads no slower than 1 anywhere", f"worst {w[0]:.2f}x ({label(w[1])}, m={w[2]}, {w[3]})", w[0] >= 1.0)
     )
     log_targets(targets, log)
+
+
+def same_code_spread(
+    best: dict[tuple[Any, ...], float], shapes: tuple[tuple[int, ...], ...], sparse_rows: set[tuple[Any, ...]]
+) -> tuple[float, tuple[Any, ...], int] | None:
+    """Where nndl chose its dense first layer it runs exactly what nndl-dense runs, so the two best
+    times differ only by the machine's noise: the largest relative difference (against the faster),
+    its row, and the number of such rows; None when every row is sparse."""
+    rows = [
+        (s, m, dt, t)
+        for s in shapes
+        for m in MINI_BATCHES
+        for dt in DTYPES
+        for t in THREADS
+        if (s, m, dt, t) not in sparse_rows
+    ]
+    if not rows:
+        return None
+
+    def spread(row: tuple[Any, ...]) -> float:
+        a, b = best[("nndl", *row)], best[("nndl-dense", *row)]
+        return abs(a - b) / min(a, b)
+
+    worst = max(rows, key=spread)
+    return spread(worst), worst, len(rows)
 
 
 def log_targets(targets: list[tuple[str, str, bool]], log: Callable[[str], None], peers: str = "") -> None:
