@@ -364,14 +364,14 @@ def report(
                     path = "sparse" if (s, m, dt, t) in sparse_rows else "dense"
                     log(f"| {label(s)} | {m} | {dt} | {t} | {path} | " + " | ".join(row) + f" | {pct} | {ratio} |")
     log("")
-    spread = same_code_spread(best, shapes, sparse_rows) if "nndl-dense" in engines and "nndl" in engines else None
-    if spread is not None:
-        worst, row, rows = spread
+    noise = same_code_spread(best, shapes, sparse_rows) if "nndl-dense" in engines and "nndl" in engines else None
+    if noise is not None:
+        spread, (n_shape, n_m, n_dtype, n_threads), dense_rows = noise
         log(
-            f"Noise check: on the {rows} rows marked dense, nndl and nndl-dense run the same code; their best "
-            f"times differ by up to {100 * worst:.0f}% in this run ({label(row[0])}, m={row[1]}, {row[2]}, "
-            f"{row[3]} thread{'s' if row[3] > 1 else ''}). A ratio within that of its target is within this "
-            "run's noise."
+            f"Noise check: on the {dense_rows} rows marked dense, nndl and nndl-dense run the same code; their best "
+            f"times differ by up to {100 * spread:.0f}% in this run ({label(n_shape)}, m={n_m}, {n_dtype}, "
+            f"{n_threads} thread{'s' if n_threads > 1 else ''}). A ratio within that of its target is within "
+            "this run's noise."
         )
         log("")
     if "nndl" not in engines:
@@ -458,7 +458,7 @@ def same_code_spread(
         return None
 
     def spread(row: tuple[Any, ...]) -> float:
-        a, b = best[("nndl", *row)], best[("nndl-dense", *row)]
+        a, b = best[("nndl",) + row], best[("nndl-dense",) + row]
         return abs(a - b) / min(a, b)
 
     worst = max(rows, key=spread)
