@@ -12,9 +12,9 @@
 // do on this core, robust to a busy neighbour.
 //
 // Build and run from the repository root on an x86-64 CPU with AVX-512 (the kernel set's flags as in
-// CMakeLists.txt; zlib reads the bundled images):
+// CMakeLists.txt; zlib reads the bundled images; the thread pool, for the layer's weight copies):
 //   g++ -O3 -std=c++17 -ffp-contract=fast -fno-math-errno -mavx512f -mavx2 -mfma -Icpp/include \
-//       benchmarks/sparse_in_cache.cpp -lz -o /tmp/sparse_in_cache
+//       benchmarks/sparse_in_cache.cpp cpp/src/thread_pool.cpp -pthread -lz -o /tmp/sparse_in_cache
 //   /tmp/sparse_in_cache                       # the grid, a Markdown table
 //   /tmp/sparse_in_cache 30 10 float64         # one width, mini-batch and dtype
 #define NNDL_KERNEL_NS avx512
@@ -121,7 +121,7 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
         kernels.sparse_forward(sparse.index.data(), sparse.value.data(), sparse.count.data(), m, kPixels,
                                sparse.wt.data(), sparse.ld, b, H, z.data());
     });
-    sparse.pad_deltas(delta.data(), m);
+    sparse.pad_deltas(delta.data(), 0, m);
     const nndl::Range inputs = sparse.input_range(1, 0);
     const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, inputs); });
     const double update_us = microseconds_per_call(reps, [&](int) {
