@@ -99,6 +99,22 @@ def test_sparse_gives_the_dense_bits_on_odd_shapes(simd, rng, dtype, n_in, sizes
 
 
 @pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("hidden, m", [(100, 32), (100, 100), (520, 50)])
+def test_sparse_gives_the_dense_bits_with_rows_in_pairs(simd, mnist_arrays, dtype, hidden, m):
+    """From mini-batch 32 on, with 32 vector registers, the sparse update walks two input rows at a
+    time: the dense bits still, for every rule, in tiles of 16, 4, 2 and 1 vectors (100 units: 13
+    float64 vectors on AVX-512, 4+4+4+1, or 7 float32, 4+2+1; 520 units: 65 or 33, with tiles of 16)."""
+    (X, y), _, _ = mnist_arrays
+    X, y = X[:300], y[:300]
+    for rule in sorted(RULES):
+        dense, _ = train(False, X, y, [784, hidden, 10], dtype, m=m, epochs=1, **RULES[rule])
+        sparse, _ = train(True, X, y, [784, hidden, 10], dtype, m=m, epochs=1, **RULES[rule])
+        for a, b in zip(params(dense), params(sparse)):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
 def test_update_moving_averages_agree(simd, mnist_arrays):
     """Each weight's EMA is computed elementwise from the same weights: equal. The EMA of the mean
     |change| adds the changes in another grouping (per input row instead of per neuron): equal to
