@@ -1121,22 +1121,25 @@ void sparse_forward(const int32_t* index, const T* value, const int64_t* count, 
 // and its regularized update, the rows whose input is zero in every example included (their
 // gradient is 0; the penalty still applies). delta_pad is (m, ld), zero-padded.
 // change[k / kChangeBlock] = sum |w_new - w_old| over that block's rows (k_begin on a block boundary).
-template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV>
-NNDL_INLINE typename Simd<T>::vec sparse_update_tile(const int64_t* col_count, int64_t stride,
-                                                     const int32_t* col_example, const T* col_value, const T* delta_pad,
-                                                     int64_t ld, int64_t k, int64_t j0, T* Wt, T* vw, T* qw,
-                                                     const UpdateConstants<typename Simd<T>::vec>& c) {
+// Entry e of the sorted nonzeros into a row's gradient tile: acc[v] += x * delta[example][j0 + v*L ...].
+template <class T, int JV>
+NNDL_INLINE void add_entry(typename Simd<T>::vec (&acc)[JV], int64_t e, const int32_t* col_example, const T* col_value,
+                           const T* delta_pad, int64_t ld, int64_t j0) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
-    vec acc[JV];
+    const vec s = splat(col_value[e]);
+    const T* d = delta_pad + static_cast<int64_t>(col_example[e]) * ld + j0;
     NNDL_UNROLL
-    for (int v = 0; v < JV; ++v) acc[v] = vec{};
-    for (int64_t e = k * stride, end = e + col_count[k]; e < end; ++e) {
-        const vec s = splat(col_value[e]);
-        const T* d = delta_pad + static_cast<int64_t>(col_example[e]) * ld + j0;
-        NNDL_UNROLL
-        for (int v = 0; v < JV; ++v) acc[v] += s * load(d + v * L);  // x*delta, as the dense tile's delta*x
-    }
+    for (int v = 0; v < JV; ++v) acc[v] += s * load(d + v * L);  // x*delta, as the dense tile's delta*x
+}
+
+// Row k's weights j0 .. j0 + JV*L updated from their summed gradients acc; returns sum |w_new - w_old|.
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV>
+NNDL_INLINE typename Simd<T>::vec update_row_tile(const typename Simd<T>::vec (&acc)[JV], int64_t ld, int64_t k,
+                                                  int64_t j0, T* Wt, T* vw, T* qw,
+                                                  const UpdateConstants<typename Simd<T>::vec>& c) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
     vec change{};
     NNDL_UNROLL
     for (int v = 0; v < JV; ++v) {
@@ -1150,6 +1153,20 @@ NNDL_INLINE typename Simd<T>::vec sparse_update_tile(const int64_t* col_count, i
     return change;
 }
 
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV>
+NNDL_INLINE typename Simd<T>::vec sparse_update_tile(const int64_t* col_count, int64_t stride,
+                                                     const int32_t* col_example, const T* col_value, const T* delta_pad,
+                                                     int64_t ld, int64_t k, int64_t j0, T* Wt, T* vw, T* qw,
+                                                     const UpdateConstants<typename Simd<T>::vec>& c) {
+    using vec = typename Simd<T>::vec;
+    vec acc[JV];
+    NNDL_UNROLL
+    for (int v = 0; v < JV; ++v) acc[v] = vec{};
+    for (int64_t e = k * stride, end = e + col_count[k]; e < end; ++e)
+        add_entry<T, JV>(acc, e, col_example, col_value, delta_pad, ld, j0);
+    return update_row_tile<T, kSubgradient, kMomentum, kPost, JV>(acc, ld, k, j0, Wt, vw, qw, c);
+}
+
 // Rows k and k + 1 at once: each row's gradient is one chain of dependent multiply-adds per vector,
 // over its entries in example order (at mini-batch 100 about 19 entries a row on MNIST, 4 cycles
 // each), and two rows walked side by side keep twice the chains in flight. The chains themselves, and
@@ -1160,7 +1177,6 @@ NNDL_INLINE void sparse_update_pair(const int64_t* col_count, int64_t stride, co
                                     T* vw, T* qw, const UpdateConstants<typename Simd<T>::vec>& c,
                                     typename Simd<T>::vec (&row_change)[2]) {
     using vec = typename Simd<T>::vec;
-    constexpr int L = Simd<T>::lanes;
     vec acc[2][JV];
     NNDL_UNROLL
     for (int r = 0; r < 2; ++r) {
@@ -1171,38 +1187,16 @@ NNDL_INLINE void sparse_update_pair(const int64_t* col_count, int64_t stride, co
     const int64_t n[2] = {col_count[k], col_count[k + 1]};
     const int64_t both = n[0] < n[1] ? n[0] : n[1];
     for (int64_t t = 0; t < both; ++t) {
-        NNDL_UNROLL
-        for (int r = 0; r < 2; ++r) {
-            const int64_t e = first[r] + t;
-            const vec s = splat(col_value[e]);
-            const T* d = delta_pad + static_cast<int64_t>(col_example[e]) * ld + j0;
-            NNDL_UNROLL
-            for (int v = 0; v < JV; ++v) acc[r][v] += s * load(d + v * L);
-        }
+        add_entry<T, JV>(acc[0], first[0] + t, col_example, col_value, delta_pad, ld, j0);
+        add_entry<T, JV>(acc[1], first[1] + t, col_example, col_value, delta_pad, ld, j0);
     }
     NNDL_UNROLL
     for (int r = 0; r < 2; ++r)
-        for (int64_t t = both; t < n[r]; ++t) {
-            const int64_t e = first[r] + t;
-            const vec s = splat(col_value[e]);
-            const T* d = delta_pad + static_cast<int64_t>(col_example[e]) * ld + j0;
-            NNDL_UNROLL
-            for (int v = 0; v < JV; ++v) acc[r][v] += s * load(d + v * L);
-        }
+        for (int64_t t = both; t < n[r]; ++t)
+            add_entry<T, JV>(acc[r], first[r] + t, col_example, col_value, delta_pad, ld, j0);
     NNDL_UNROLL
-    for (int r = 0; r < 2; ++r) {
-        vec change{};
-        NNDL_UNROLL
-        for (int v = 0; v < JV; ++v) {
-            const int64_t at = (k + r) * ld + j0 + v * L;
-            const vec old = load(Wt + at);
-            const vec now = updated_weight<kSubgradient, kMomentum, kPost, T, vec>(
-                old, acc[r][v], c, kMomentum ? vw + at : nullptr, kPost == Post::cumulative ? qw + at : nullptr);
-            store(Wt + at, now);
-            change += abs_of(now - old);
-        }
-        row_change[r] += change;
-    }
+    for (int r = 0; r < 2; ++r)
+        row_change[r] += update_row_tile<T, kSubgradient, kMomentum, kPost, JV>(acc[r], ld, k + r, j0, Wt, vw, qw, c);
 }
 
 // From this mini-batch size on, with 32 vector registers, rows go in pairs (sparse_update_pair),
