@@ -1121,6 +1121,7 @@ void sparse_forward(const int32_t* index, const T* value, const int64_t* count, 
 // and its regularized update, the rows whose input is zero in every example included (their
 // gradient is 0; the penalty still applies). delta_pad is (m, ld), zero-padded.
 // change[k / kChangeBlock] = sum |w_new - w_old| over that block's rows (k_begin on a block boundary).
+
 // Entry e of the sorted nonzeros into a row's gradient tile: acc[v] += x * delta[example][j0 + v*L ...].
 template <class T, int JV>
 NNDL_INLINE void add_entry(typename Simd<T>::vec (&acc)[JV], int64_t e, const int32_t* col_example, const T* col_value,
@@ -1201,8 +1202,8 @@ NNDL_INLINE void sparse_update_pair(const int64_t* col_count, int64_t stride, co
 
 // From this mini-batch size on, with 32 vector registers, rows go in pairs (sparse_update_pair),
 // except in tiles of 2 vectors. Measured with benchmarks/sparse_in_cache.cpp (best of 5 runs), the
-// update step at m=100 on AVX-512: 784-500 float32 330 -> 285 us, float64 606 -> 516 us, 784-100
-// float64 126 -> 108 us, float32 56 -> 55 us. Slower, so not taken: at m=10, where a row has one or
+// update step at m=100 on AVX-512: 784-500 float32 333 -> 293 us, float64 617 -> 529 us, 784-100
+// float64 127 -> 108 us, float32 56 -> 55 us. Slower, so not taken: at m=10, where a row has one or
 // two entries (3-25%: the two rows' different lengths cost more than the chains save); tiles of 2
 // float32 vectors at m=100 (784-30: 21.3 -> 23.8 us); and with 16 registers (AVX2 at m=100: 784-30
 // float64 28 -> 39 us, 784-100 float32 71 -> 85 us: two rows' accumulators do not fit). The choice
