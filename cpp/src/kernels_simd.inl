@@ -1115,13 +1115,6 @@ void sparse_forward(const int32_t* index, const T* value, const int64_t* count, 
     });
 }
 
-// Rows [k_begin, k_end) of Wt: each weight's gradient, summed over the examples whose input k is
-// nonzero (col_example/col_value: the mini-batch's nonzeros by input, examples in order, row k's
-// col_count[k] of them from entry k * stride),
-// and its regularized update, the rows whose input is zero in every example included (their
-// gradient is 0; the penalty still applies). delta_pad is (m, ld), zero-padded.
-// change[k / kChangeBlock] = sum |w_new - w_old| over that block's rows (k_begin on a block boundary).
-
 // Entry e of the sorted nonzeros into a row's gradient tile: acc[v] += x * delta[example][j0 + v*L ...].
 template <class T, int JV>
 NNDL_INLINE void add_entry(typename Simd<T>::vec (&acc)[JV], int64_t e, const int32_t* col_example, const T* col_value,
@@ -1210,6 +1203,12 @@ NNDL_INLINE void sparse_update_pair(const int64_t* col_count, int64_t stride, co
 // changes no bit, of the weights or of the change record.
 constexpr int64_t kPairedMiniBatch = 32;
 
+// Rows [k_begin, k_end) of Wt: each weight's gradient, summed over the examples whose input k is
+// nonzero (col_example/col_value: the mini-batch's nonzeros by input, examples in order, row k's
+// col_count[k] of them from entry k * stride), and its regularized update, the rows whose input is
+// zero in every example included (their gradient is 0; the penalty still applies). delta_pad is
+// (m, ld), zero-padded. change[k / kChangeBlock] = sum |w_new - w_old| over that block's rows
+// (k_begin on a block boundary).
 template <class T, bool kSubgradient, bool kMomentum, Post kPost>
 void sparse_update_rule(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
                         const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& s,
@@ -1217,7 +1216,7 @@ void sparse_update_rule(const int64_t* col_count, int64_t stride, const int32_t*
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     const UpdateConstants<vec> c = constants_of<T, vec>(s);
-    const bool paired = kRegs >= 32 && stride >= kPairedMiniBatch && ld / L != 2;  // 2 vectors: one tile, unpaired
+    const bool paired = stride >= kPairedMiniBatch && ld / L != 2;  // 2 vectors: one tile, unpaired
     for (int64_t block = k_begin; block < k_end; block += kChangeBlock) {
         const int64_t block_end = k_end - block < kChangeBlock ? k_end : block + kChangeBlock;
         // Each row's change is summed over its tiles first, then the rows in order: the same sums

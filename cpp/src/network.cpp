@@ -309,7 +309,7 @@ struct Network2Steps {
         return -1;
     }
 
-    void before_update(int64_t m, int /*parts*/) {
+    void before_update(int64_t /*m*/, int /*parts*/) {
         if (ema_weights) std::copy(params, params + arch.num_params(), before.begin());
         if (sparse && ema_weights) std::copy(sparse->wt.begin(), sparse->wt.end(), before_t.begin());
     }
