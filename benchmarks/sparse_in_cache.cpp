@@ -109,7 +109,7 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
                              change.data());
     });
 
-    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, W, nullptr, nullptr, nullptr);
+    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, 1, W, nullptr, nullptr, nullptr);
     // Each step reads what the one before it left for its own mini-batch, gathered once per batch
     // here so that the later steps can be timed alone.
     auto gather = [&](int r) {
@@ -123,7 +123,7 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     });
     sparse.pad_deltas(delta.data(), 0, m);
     const nndl::Range inputs = sparse.input_range(1, 0);
-    const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, inputs); });
+    const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, {0, m}, 0); });
     const double update_us = microseconds_per_call(reps, [&](int) {
         kernels.sparse_update(sparse.col_count.data(), m, sparse.col_example.data(), sparse.col_value.data(),
                               sparse.delta_pad.data(), inputs.begin, inputs.end, sparse.ld, sparse.wt.data(), step,

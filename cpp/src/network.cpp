@@ -264,7 +264,7 @@ struct Network2Steps {
           ema_weights(state_.update_ema_weights != nullptr && state_.ema_tau > 0) {
         if (sparse_inputs) {
             const size_t w1 = arch.weight_offset(1);
-            sparse = std::make_unique<SparseFirstLayer<T>>(arch, kernels, mini_batch_size, params + w1,
+            sparse = std::make_unique<SparseFirstLayer<T>>(arch, kernels, mini_batch_size, threads, params + w1,
                                                            state.velocity ? state.velocity + w1 : nullptr,
                                                            state.l1_applied ? state.l1_applied + w1 : nullptr,
                                                            ema_weights ? state.update_ema_weights + w1 : nullptr);
@@ -303,6 +303,7 @@ struct Network2Steps {
                                              &sparse->count[static_cast<size_t>(rows.begin * sparse->groups)])
                    : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
         if (bad >= 0) return rows.begin + bad;
+        if (sparse) sparse->sort_by_input(m, rows, p);  // for the update, while its entries are in L1
         forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
         backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
         if (sparse) sparse->pad_deltas(ws.delta[1].data(), rows.begin, rows.end);  // for the update, on the threads
@@ -317,7 +318,7 @@ struct Network2Steps {
     void update(int p, int parts, int64_t m, const UpdateStep<T>& step) {
         if (sparse) {
             const Range inputs = sparse->input_range(parts, p), biases = part_range(arch.sizes[1], parts, p, 1);
-            sparse->sort_by_input(m, inputs);
+            sparse->join_parts(m, inputs, parts);
             kernels.sparse_update(sparse->col_count.data(), m, sparse->col_example.data(), sparse->col_value.data(),
                                   sparse->delta_pad.data(), inputs.begin, inputs.end, sparse->ld, sparse->wt.data(),
                                   step, state.velocity ? sparse->velocity_t.data() : nullptr,

@@ -23,8 +23,9 @@ class SparseFirstLayer {
   public:
     // weights (n_out, n_in) of layer 1 inside params; velocity, l1_applied and ema laid out as params
     // (each may be null). Copies them input-major; the destructor copies them back.
-    SparseFirstLayer(const Architecture& arch, const KernelTable<T>& kernels, int64_t max_batch, T* weights,
-                     T* velocity, T* l1_applied, T* ema)
+    // max_parts: the most parts a mini-batch is split in (sort_by_input's `part`).
+    SparseFirstLayer(const Architecture& arch, const KernelTable<T>& kernels, int64_t max_batch, int max_parts,
+                     T* weights, T* velocity, T* l1_applied, T* ema)
         : n_in(arch.sizes[0]),
           n_out(arch.sizes[1]),
           lanes(kernels.sparse_lanes),
@@ -44,7 +45,8 @@ class SparseFirstLayer {
         index.resize(entries);
         value.resize(entries);
         count.resize(static_cast<size_t>(max_batch * groups));
-        col_count.resize(static_cast<size_t>(n_in));
+        col_count.resize(static_cast<size_t>(std::max(1, max_parts) * n_in));
+        part_examples.resize(static_cast<size_t>(std::max(1, max_parts)));
         col_example.resize(entries);
         col_value.resize(entries);
         delta_pad.assign(static_cast<size_t>(max_batch * ld), T(0));
@@ -60,19 +62,47 @@ class SparseFirstLayer {
     SparseFirstLayer(const SparseFirstLayer&) = delete;
     SparseFirstLayer& operator=(const SparseFirstLayer&) = delete;
 
-    // The gathered nonzeros of examples [0, m) with inputs k in `inputs`, again by input, each
-    // input's examples in order: input k's col_count[k] entries from col_example/col_value[k * m].
-    // Room for every example at every input, so one pass places them (a counting sort first
-    // counted, then placed: the count was a third of its time). Each thread sorts its own inputs.
-    void sort_by_input(int64_t m, Range inputs) {
-        std::fill(col_count.begin() + inputs.begin, col_count.begin() + inputs.end, int64_t{0});
-        int64_t* filled = col_count.data();
-        for_each_entry(m, inputs, [&](int64_t i, int64_t e) {
-            const int32_t k = index[static_cast<size_t>(e)];
-            const auto at = static_cast<size_t>(k * m + filled[k]++);
-            col_example[at] = static_cast<int32_t>(i);
-            col_value[at] = value[static_cast<size_t>(e)];
-        });
+    // The gathered nonzeros of examples `examples` (part `part` of a mini-batch of m), by input, each
+    // input's examples in order: input k's from col_example/col_value[k * m + examples.begin], their
+    // count at col_count[part * n_in + k]. An example has at most one entry per input, so each part
+    // has slots of its own in every input's m, and one pass places the entries (a counting sort first
+    // counted, then placed: the count was a third of its time). The parts sort on their own threads
+    // as they gather, and join_parts closes the gaps between their runs. Sorted by ranges of inputs
+    // instead, each part had to find its own entries in every example's: at two threads a part took
+    // 18.5-21.2 us of the whole sort's 26.5 (benchmarks/sparse_in_cache.cpp, 784-100 float32, m = 100);
+    // by examples it takes 13.5, and its share of the join 2.
+    void sort_by_input(int64_t m, Range examples, int part) {
+        int64_t* filled = &col_count[static_cast<size_t>(part * n_in)];
+        std::fill(filled, filled + n_in, int64_t{0});
+        part_examples[static_cast<size_t>(part)] = examples;
+        const int64_t cap = n_in / lanes;
+        for (int64_t i = examples.begin; i < examples.end; ++i) {
+            const int64_t* c = &count[static_cast<size_t>(i * groups)];
+            for (int64_t g = 0; g < groups; ++g) {
+                const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
+                for (int64_t e = first; e < first + c[g]; ++e) {
+                    const int32_t k = index[static_cast<size_t>(e)];
+                    const auto at = static_cast<size_t>(k * m + examples.begin + filled[k]++);
+                    col_example[at] = static_cast<int32_t>(i);
+                    col_value[at] = value[static_cast<size_t>(e)];
+                }
+            }
+        }
+    }
+
+    // After sort_by_input of parts [0, parts): the runs of inputs `inputs` joined, each input's in part
+    // order, so that input k's col_count[k] entries follow one another from k * m, examples in order.
+    void join_parts(int64_t m, Range inputs, int parts) {
+        for (int p = 1; p < parts; ++p) {
+            const int64_t* counted = &col_count[static_cast<size_t>(p * n_in)];
+            const int64_t from = part_examples[static_cast<size_t>(p)].begin;
+            for (int64_t k = inputs.begin; k < inputs.end; ++k) {
+                const auto src = static_cast<size_t>(k * m + from), dst = static_cast<size_t>(k * m + col_count[k]);
+                std::copy_n(&col_example[src], counted[k], &col_example[dst]);
+                std::copy_n(&col_value[src], counted[k], &col_value[dst]);
+                col_count[k] += counted[k];
+            }
+        }
     }
 
     // The deltas of layer 1's outputs (m, n_out), rows [i0, i1), as (m, ld) rows for the sparse update.
@@ -91,7 +121,7 @@ class SparseFirstLayer {
     std::vector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
     std::vector<T> value;
     std::vector<int64_t> count;
-    std::vector<int64_t> col_count;    // the nonzeros by input (sort_by_input): counts,
+    std::vector<int64_t> col_count;    // the nonzeros by input (sort_by_input): counts (per part),
     std::vector<int32_t> col_example;  // examples and
     std::vector<T> col_value;          // values, input k's from k * m
     std::vector<T> delta_pad;          // (m, ld)
@@ -99,26 +129,6 @@ class SparseFirstLayer {
     std::vector<double> bias_change;
 
   private:
-    // visit(i, e) for each gathered entry e of examples [0, m) whose input is in `inputs`, examples in
-    // order. Each group of an example is sorted by input, so the range is found by binary search.
-    template <class Visit>
-    void for_each_entry(int64_t m, Range inputs, Visit visit) const {
-        const int64_t cap = n_in / lanes;
-        const bool all = inputs.begin == 0 && inputs.end == n_in;
-        for (int64_t i = 0; i < m; ++i) {
-            const int64_t* c = &count[static_cast<size_t>(i * groups)];
-            for (int64_t g = 0; g < groups; ++g) {
-                const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
-                int64_t lo = first, hi = first + c[g];
-                if (!all) {
-                    const int32_t* base = index.data();
-                    lo = std::lower_bound(base + lo, base + hi, static_cast<int32_t>(inputs.begin)) - base;
-                    hi = std::lower_bound(base + lo, base + hi, static_cast<int32_t>(inputs.end)) - base;
-                }
-                for (int64_t e = lo; e < hi; ++e) visit(i, e);
-            }
-        }
-    }
     // The copies between the two layouts, made at every train_minibatches call (10 a 784-500-10
     // epoch) while the other threads wait: in square tiles, each walked along the input-major rows
     // (whose length ld can be a power of two, 512 float32 for 500 units: a column's consecutive rows
@@ -151,6 +161,7 @@ class SparseFirstLayer {
     }
     static constexpr int64_t kParallelCopyValues = 100000;  // below this a thread hand-off costs more
 
+    std::vector<Range> part_examples;  // each part's examples at its last sort_by_input
     T* weights_;
     T* velocity_;
     T* l1_applied_;
