@@ -19,6 +19,7 @@ from nndl.sparse_inputs import (
     input_density,
     output_vectors,
     sparse_inputs_pay,
+    sparse_inputs_pay_on,
     vector_lanes,
 )
 
@@ -241,6 +242,28 @@ def test_density_is_measured_on_a_sample(mnist_arrays, rng):
     assert 0.15 < input_density(X) < 0.25  # MNIST: about 19% of the pixels are not black
     assert input_density(np.zeros((10, 4))) == 0.0
     assert input_density(rng.random((5000, 20)) + 0.5) == 1.0
+
+
+def test_density_is_measured_only_when_the_shape_allows_sparse(mnist_arrays, monkeypatch):
+    # The sample costs about a millisecond per SGD call: not paid when the answer is dense anyway.
+    import nndl.sparse_inputs as module
+
+    (X, _), _, _ = mnist_arrays
+    cases = [
+        (30, np.float32, 10, "avx512"),  # 2 vectors: too narrow
+        (100, np.float32, 10, "avx512"),
+        (500, np.float64, 50_000, "avx2"),  # the gather would copy the set
+        (30, np.float64, 10, "avx2"),
+    ]
+    expected = [sparse_inputs_pay(input_density(X), w, dt, m, 784, kernels) for w, dt, m, kernels in cases]
+    assert expected == [False, True, False, True]
+    measured = []
+    monkeypatch.setattr(module, "input_density", lambda X: measured.append(X) or input_density(X))
+    assert [sparse_inputs_pay_on(X, w, dt, m, 784, kernels) for w, dt, m, kernels in cases] == expected
+    assert len(measured) == 2
+    # dense inputs on a shape that allows sparse: measured, and refused
+    assert not sparse_inputs_pay_on(np.ones((100, 784)), 100, np.float32, 10, 784, "avx512")
+    assert len(measured) == 3
 
 
 def test_the_automatic_choice(mnist_arrays, rng):

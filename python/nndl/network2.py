@@ -22,7 +22,7 @@ from .data.arrays import Arrays, checked_inputs, to_arrays
 from .network_base import NetworkBase
 from .network_file import load_into
 from .regularization import UpdateOptions
-from .sparse_inputs import input_density, sparse_inputs_pay
+from .sparse_inputs import sparse_inputs_pay_on
 from .training.errors import DivergenceError, NonFiniteInput
 from .training.guard import exclusive
 from .training.sgd import TrainingRun
@@ -157,9 +157,7 @@ class Network(NetworkBase):
         if requested is not None:
             return requested
         kernel_set = _core.simd_info()["path"]
-        return sparse_inputs_pay(
-            input_density(X), self.sizes[1], self.dtype, mini_batch_size, self.sizes[0], kernel_set
-        )
+        return sparse_inputs_pay_on(X, self.sizes[1], self.dtype, mini_batch_size, self.sizes[0], kernel_set)
 
     def _layer_outputs(self, X: np.ndarray) -> list[np.ndarray]:
         # One layer at a time, each as a one-layer network over its slice of the parameter buffer
