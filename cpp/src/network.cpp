@@ -107,7 +107,7 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
         apply_activation(kernels, act, a, m, n_out);
         if (!training) continue;
         T* d = ws.d[l].data() + i0 * n_out;
-        for (int64_t t = 0; t < m * n_out; ++t) d[t] = derivative_at_output(act, a[t]);
+        write_derivative_at_output(act, a, d, m * n_out);
         if (l + 1 < L && dropout.p > 0) {
             const uint64_t threshold = dropout_threshold(dropout.p);
             for (int64_t i = 0; i < m; ++i) {
