@@ -192,12 +192,20 @@ double example_cost(Cost cost, const T* a, const T* y, int64_t n_out) {
 // analysis, which then deletes its calls.)
 constexpr int64_t kPrefetchBytes = 320 * 1024;
 
+// With each input row its target row (n_out values, as scattered: backward_rows waited on them,
+// 2.3% of a 784-30-30-30-10 float32 epoch at m=100, on the load of the target).
 template <class T>
-__attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const int64_t* order, int64_t first, int64_t count,
-                                          int64_t n) {
+__attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const T* Y, int64_t n_out, const int64_t* order,
+                                          int64_t first, int64_t count, int64_t n) {
     const int64_t row_bytes = n_in * static_cast<int64_t>(sizeof(T));
-    const int64_t rows = std::min({count, n - first, std::max<int64_t>(1, kPrefetchBytes / row_bytes)});
-    for (int64_t i = 0; i < rows; ++i) {
+    const int64_t target_bytes = n_out * static_cast<int64_t>(sizeof(T));
+    const int64_t targets = std::min(count, n - first);
+    const int64_t rows = std::min(targets, std::max<int64_t>(1, kPrefetchBytes / row_bytes));
+    for (int64_t i = 0; i < targets; ++i) {
+        const char* target = reinterpret_cast<const char*>(Y + order[first + i] * n_out);
+        __builtin_prefetch(target, 0, 2);
+        __builtin_prefetch(target + target_bytes - 1, 0, 2);  // its last line, when it has two
+        if (i >= rows) continue;
         const char* row = reinterpret_cast<const char*>(X + order[first + i] * n_in);
         for (int64_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 2);
     }
@@ -292,7 +300,7 @@ struct Network2Steps {
         // the other threads waiting, the prefetch was serial work.
         if (next_count > 0) {
             const Range next = part_range(next_count, parts, p, 1);
-            prefetch_rows(X, n_in, order, next_first + next.begin, next.end - next.begin, n);
+            prefetch_rows(X, n_in, Y, arch.n_out(), order, next_first + next.begin, next.end - next.begin, n);
         }
         const T* const* first_rows = ws.rows[1].data() + rows.begin;
         // Read from main memory: checked by each part as it reads, so that the waits overlap.
