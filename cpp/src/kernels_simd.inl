@@ -703,12 +703,52 @@ NNDL_INLINE V updated_weight(V w, V g, const UpdateConstants<V>& c, T* vel, T* q
     }
 }
 
+// Biases per pass of bias_sums: kBiasVectors vectors of them.
+constexpr int kBiasVectors = 4;
+
+// sums[t] = delta[0][jb + t] + delta[1][jb + t] + ... + delta[m-1][jb + t], added in example order,
+// for t in [0, count), count <= kBiasVectors * L: each lane one bias's chain of m additions, in the
+// order of the scalar loop these replace, so the same bits. That loop ran the chains one bias after
+// another, 4 cycles an addition: at m = 100, 2.2 us for 30 biases, 40% of a 30-30 layer's update.
+template <class T>
+NNDL_INLINE void bias_sums(const T* delta, int64_t m, int64_t n_out, int64_t jb, int count, T* sums) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    const int whole = count / L, rest = count - whole * L;
+    vec acc[kBiasVectors], tail{};
+    NNDL_UNROLL
+    for (int v = 0; v < kBiasVectors; ++v) acc[v] = vec{};
+#if defined(__AVX512F__) && NNDL_VECTOR_BYTES == 64
+    constexpr bool kMasked = true;  // load_part is a masked load here, a copy loop elsewhere
+#else
+    constexpr bool kMasked = false;
+#endif
+    for (int64_t i = 0; i < m; ++i) {
+        const T* d = delta + i * n_out + jb;
+        NNDL_UNROLL
+        for (int v = 0; v < kBiasVectors; ++v)
+            if (v < whole) acc[v] += load(d + v * L);
+        if (kMasked && rest > 0) tail += load_part(d + whole * L, rest);
+    }
+    NNDL_UNROLL
+    for (int v = 0; v < kBiasVectors; ++v)
+        if (v < whole) store(sums + v * L, acc[v]);
+    if (kMasked && rest > 0) {
+        store_part(sums + whole * L, tail, rest);
+        return;
+    }
+    for (int t = whole * L; t < count; ++t) {
+        T sum = 0;
+        for (int64_t i = 0; i < m; ++i) sum += delta[i * n_out + jb + t];
+        sums[t] = sum;
+    }
+}
+
 // Bias j's update: biases are never regularized, the plain (momentum) step on delta summed over the
-// mini-batch in example order. Shared by the dense and the sparse update, so both give the same bits.
+// mini-batch in example order (bias_sum). Shared by the dense and the sparse update, so both give the
+// same bits.
 template <class T, bool kMomentum>
-NNDL_INLINE T updated_bias(const T* delta, int64_t m, int64_t n_out, int64_t j, T* b, const UpdateStep<T>& s, T* vb) {
-    T bias_sum = 0;
-    for (int64_t i = 0; i < m; ++i) bias_sum += delta[i * n_out + j];
+NNDL_INLINE T updated_bias(T bias_sum, int64_t j, T* b, const UpdateStep<T>& s, T* vb) {
     const T step = -s.eta_over_m * bias_sum;
     T bias = b[j];
     if constexpr (kMomentum) {
@@ -719,6 +759,19 @@ NNDL_INLINE T updated_bias(const T* delta, int64_t m, int64_t n_out, int64_t j, 
     }
     b[j] = bias;
     return bias;
+}
+
+// Biases [j_begin, j_end) updated (updated_bias); visit(j, b_new) for each.
+template <class T, bool kMomentum, class Visit>
+NNDL_INLINE void update_biases(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b,
+                               const UpdateStep<T>& s, T* vb, Visit visit) {
+    constexpr int64_t chunk = kBiasVectors * Simd<T>::lanes;
+    T sums[chunk];
+    for (int64_t jb = j_begin; jb < j_end; jb += chunk) {
+        const int count = static_cast<int>(j_end - jb < chunk ? j_end - jb : chunk);
+        bias_sums(delta, m, n_out, jb, count, sums);
+        for (int t = 0; t < count; ++t) visit(jb + t, updated_bias<T, kMomentum>(sums[t], jb + t, b, s, vb));
+    }
 }
 
 template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JR, int KV>
@@ -866,10 +919,8 @@ void fused_update_rule(const T* delta, const T* const* in_rows, int64_t m, int64
     if (n_vec < n_in)
         fused_tail<T, kSubgradient, kMomentum, kPost>(delta, in_rows, m, n_out, j_begin, j_end, n_in, W, cv, vw, qw,
                                                       row_change);
-    for (int64_t j = j_begin; j < j_end; ++j) {
-        const T bias = updated_bias<T, kMomentum>(delta, m, n_out, j, b, s, vb);
-        row_change[j] += static_cast<double>(bias - bias);
-    }
+    update_biases<T, kMomentum>(delta, m, n_out, j_begin, j_end, b, s, vb,
+                                [&](int64_t j, T bias) { row_change[j] += static_cast<double>(bias - bias); });
 }
 
 template <class T>
@@ -1297,11 +1348,11 @@ void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_
 template <class T>
 void bias_update(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b, const UpdateStep<T>& s,
                  T* vb, double* bias_change) {
-    for (int64_t j = j_begin; j < j_end; ++j) {
-        const T bias = s.has_momentum ? updated_bias<T, true>(delta, m, n_out, j, b, s, vb)
-                                      : updated_bias<T, false>(delta, m, n_out, j, b, s, vb);
-        bias_change[j] = static_cast<double>(bias - bias);
-    }
+    auto record = [&](int64_t j, T bias) { bias_change[j] = static_cast<double>(bias - bias); };
+    if (s.has_momentum)
+        update_biases<T, true>(delta, m, n_out, j_begin, j_end, b, s, vb, record);
+    else
+        update_biases<T, false>(delta, m, n_out, j_begin, j_end, b, s, vb, record);
 }
 
 // ---- the check of a mini-batch's inputs for NaN and infinity ----
