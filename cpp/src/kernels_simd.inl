@@ -109,6 +109,13 @@ template <class T>
 NNDL_INLINE typename Simd<T>::vec splat(T s) {
     return s - typename Simd<T>::vec{};
 }
+// Whether load_part and store_part below are masked loads and stores (AVX-512), or copy loops.
+#if defined(__AVX512F__) && NNDL_VECTOR_BYTES == 64
+constexpr bool kMaskedParts = true;
+#else
+constexpr bool kMaskedParts = false;
+#endif
+
 // A part of a vector: lanes [0, count) from p, the rest 0 (count < lanes).
 template <class T>
 NNDL_INLINE typename Simd<T>::vec load_part(const T* p, int count) {
@@ -718,22 +725,17 @@ NNDL_INLINE void bias_sums(const T* delta, int64_t m, int64_t n_out, int64_t jb,
     vec acc[kBiasVectors], tail{};
     NNDL_UNROLL
     for (int v = 0; v < kBiasVectors; ++v) acc[v] = vec{};
-#if defined(__AVX512F__) && NNDL_VECTOR_BYTES == 64
-    constexpr bool kMasked = true;  // load_part is a masked load here, a copy loop elsewhere
-#else
-    constexpr bool kMasked = false;
-#endif
     for (int64_t i = 0; i < m; ++i) {
         const T* d = delta + i * n_out + jb;
         NNDL_UNROLL
         for (int v = 0; v < kBiasVectors; ++v)
             if (v < whole) acc[v] += load(d + v * L);
-        if (kMasked && rest > 0) tail += load_part(d + whole * L, rest);
+        if (kMaskedParts && rest > 0) tail += load_part(d + whole * L, rest);  // a copy loop elsewhere
     }
     NNDL_UNROLL
     for (int v = 0; v < kBiasVectors; ++v)
         if (v < whole) store(sums + v * L, acc[v]);
-    if (kMasked && rest > 0) {
+    if (kMaskedParts && rest > 0) {
         store_part(sums + whole * L, tail, rest);
         return;
     }
