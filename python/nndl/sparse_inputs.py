@@ -102,7 +102,8 @@ def sparse_inputs_pay_on(
 ) -> bool:
     """``sparse_inputs_pay`` for the inputs X (rows), their density measured only when the shape
     allows the sparse path: the sample costs about a millisecond per SGD call (1,000 MNIST rows),
-    a sixtieth of a 784-30-10 epoch at mini-batch 100, where the answer is dense whatever it says."""
+    a sixtieth of a 784-30-10 float32 epoch at mini-batch 100, where the answer is dense whatever it
+    says."""
     if not shape_allows_sparse(first_layer_width, dtype, mini_batch_size, n_in, kernel_set):
         return False
     return input_density(X) <= MAX_DENSITY
