@@ -169,6 +169,39 @@ def test_the_same_bits_for_one_two_and_three_threads(restore_threads, mnist_arra
     assert h1.update_ema == h2.update_ema == h3.update_ema
 
 
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_in, hidden", [(300, 40), (301, 70), (64, 300)])
+def test_one_two_and_three_threads_give_the_same_bits_on_every_set(restore_threads, simd, rng, dtype, n_in, hidden):
+    """Mini-batches large enough to be split between threads (gathered and sorted by examples,
+    updated by ranges of inputs), on every kernel set: inputs with a tail (300 and 301 are no multiple
+    of the lanes), narrow and wide layers, and the momentum and cumulative L1 rule (its velocity and
+    record kept input-major too). The same bits as one thread, and as the dense path."""
+    X, y = sparse_data(rng, 600, n_in, 0.25)
+    runs = []
+    for threads in (1, 2, 3):
+        nndl.set_num_threads(threads)
+        runs.append(
+            train(
+                True,
+                X,
+                y,
+                [n_in, hidden, 10],
+                dtype,
+                m=200,
+                epochs=1,
+                monitor_update_ema=0.1,
+                **RULES["l1-cumulative-momentum"],
+            )
+        )
+    dense, _ = train(False, X, y, [n_in, hidden, 10], dtype, m=200, epochs=1, **RULES["l1-cumulative-momentum"])
+    (one, h1), (two, h2), (three, h3) = runs
+    for other in (two, three, dense):
+        for a, b in zip(params(one), params(other)):
+            np.testing.assert_array_equal(a, b)
+    assert h1.update_ema == h2.update_ema == h3.update_ema
+
+
 def test_nonfinite_input_is_refused_and_the_network_kept(mnist_arrays):
     (X, y), _, _ = mnist_arrays
     X = X[:500].copy()
