@@ -71,10 +71,10 @@ class SparseFirstLayer {
     // instead, each part had to find its own entries in every example's: at two threads a part took
     // 18.5-21.2 us of the whole sort's 26.5 (benchmarks/sparse_in_cache.cpp, 784-100 float32, m = 100);
     // by examples it takes 13.5, and its share of the join 2.
-    // The entries are placed a group at a time (inputs k = g mod lanes), each group's examples in
-    // order: an input belongs to one group, so its examples still come in order, and the rows being
-    // filled at a time are one group's (49 of 784 at 16 lanes), whose lines stay in L1 between one
-    // example and the next. One example after another, every row was in use at once, and each
+    // The entries are placed a group at a time (the inputs k with k mod lanes = g), each group's
+    // examples in order: an input belongs to one group, so its examples still come in order, and the
+    // rows being filled at a time are one group's (49 of 784 at 16 lanes), whose lines stay in L1
+    // between one example and the next. One example after another, every row was in use at once, and each
     // placement missed L1. In cache (one core, AVX-512, best of 7 rounds), 784-30 m=100: float64
     // 23.8-24.4 -> 21.1-21.3 us, float32 25.2-25.8 -> 24.0-24.2; m=10 float64 1.9-2.0 -> 1.8-1.85.
     void sort_by_input(int64_t m, Range examples, int part) {
