@@ -1151,6 +1151,17 @@ NNDL_INLINE void add_group_entries(typename Simd<T>::vec (&acc)[JV], int64_t e, 
     }
 }
 
+// z[j0 .. j0 + JV*L) = the tile's sums plus b, the outputs beyond n_out left alone.
+template <class T, int JV>
+NNDL_INLINE void store_tile_outputs(const typename Simd<T>::vec (&acc)[JV], const T* b, int64_t n_out, int64_t j0,
+                                    T* z) {
+    constexpr int L = Simd<T>::lanes;
+    T out[JV * L];
+    std::memcpy(out, acc, sizeof out);
+    const int64_t width = n_out - j0 < JV * L ? n_out - j0 : JV * L;
+    for (int64_t u = 0; u < width; ++u) z[j0 + u] = out[u] + b[j0 + u];
+}
+
 // A narrow tile (JV <= kOneExampleTile), one example at a time, its groups two at a time: leaves t
 // and t + 1 of the reduction tree (t even) side by side. Each group's sum is one chain of dependent
 // multiply-adds per vector (about 10 entries a group on MNIST at 16 lanes), so a narrow tile alone
@@ -1172,7 +1183,8 @@ NNDL_INLINE void sparse_forward_narrow(const int32_t* index, const T* value, con
         const int32_t* idx = index + i * n_in;
         const T* val = value + i * n_in;
         const int64_t* c = count + i * (L + 1);
-        vec pending[kLevels][JV];
+        // Zeroed only to say so to the compiler: a level is always stored before it is read.
+        vec pending[kLevels][JV] = {};
         vec acc[JV];
         for (int t = 0; t < L; t += 2) {
             const int g0 = bit_reversed<kLevels>(t), g1 = bit_reversed<kLevels>(t + 1);
@@ -1209,11 +1221,7 @@ NNDL_INLINE void sparse_forward_narrow(const int32_t* index, const T* value, con
         }
         // acc is reduce_add's sum. Then the tail inputs, in order, and the bias.
         add_group_entries<T, JV>(acc, cap * L, cap * L + c[L], idx, val, Wt, ld, j0);
-        T out[JV * L];
-        std::memcpy(out, acc, sizeof out);
-        T* z = Z + i * n_out;
-        const int64_t width = n_out - j0 < JV * L ? n_out - j0 : JV * L;
-        for (int64_t u = 0; u < width; ++u) z[j0 + u] = out[u] + b[j0 + u];
+        store_tile_outputs<T, JV>(acc, b, n_out, j0, Z + i * n_out);
     }
 }
 
@@ -1242,12 +1250,7 @@ NNDL_INLINE void sparse_forward_tile(const int32_t* index, const T* value, const
                 vec acc[JV];
                 NNDL_UNROLL
                 for (int v = 0; v < JV; ++v) acc[v] = vec{};
-                for (int64_t e = g * cap, end = e + c[g]; e < end; ++e) {
-                    const vec s = splat(val[e]);
-                    const T* w = Wt + static_cast<int64_t>(idx[e]) * ld + j0;
-                    NNDL_UNROLL
-                    for (int v = 0; v < JV; ++v) acc[v] += s * load(w + v * L);  // x*w, as the dense tile's w*x
-                }
+                add_group_entries<T, JV>(acc, g * cap, g * cap + c[g], idx, val, Wt, ld, j0);
                 vec(&pending)[kStackLevels][JV] = stack[i - block];
                 int level = 0;
                 for (; level < kLevels && ((t >> level) & 1); ++level) {
@@ -1260,17 +1263,8 @@ NNDL_INLINE void sparse_forward_tile(const int32_t* index, const T* value, const
                     continue;
                 }
                 // The last leaf: acc is reduce_add's sum. Then the tail inputs, in order, and the bias.
-                for (int64_t e = cap * L, end = e + c[L]; e < end; ++e) {
-                    const vec s = splat(val[e]);
-                    const T* w = Wt + static_cast<int64_t>(idx[e]) * ld + j0;
-                    NNDL_UNROLL
-                    for (int v = 0; v < JV; ++v) acc[v] += s * load(w + v * L);
-                }
-                T out[JV * L];
-                std::memcpy(out, acc, sizeof out);
-                T* z = Z + i * n_out;
-                const int64_t width = n_out - j0 < JV * L ? n_out - j0 : JV * L;
-                for (int64_t u = 0; u < width; ++u) z[j0 + u] = out[u] + b[j0 + u];
+                add_group_entries<T, JV>(acc, cap * L, cap * L + c[L], idx, val, Wt, ld, j0);
+                store_tile_outputs<T, JV>(acc, b, n_out, j0, Z + i * n_out);
             }
         }
     }
