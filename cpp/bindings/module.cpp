@@ -6,9 +6,12 @@
 #include <pybind11/stl.h>
 #include <pybind11/typing.h>
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <type_traits>
 
 #include "checked_array.hpp"
 #include "nndl/dropout_rng.hpp"
@@ -66,13 +69,48 @@ struct PyTrainState {
     bool ema_started = false;
 };
 
+// The nonzeros one SGD call keeps of its training inputs (input_cache.hpp), for either dtype. It holds
+// the array it was last used with, so that no other array can take that memory while it is cached;
+// used with another array (or another dtype), it starts empty.
+struct PyInputCache {
+    int64_t max_bytes = kInputCacheBytes;
+    py::object data;
+    std::unique_ptr<SparseInputCache<float>> f32;
+    std::unique_ptr<SparseInputCache<double>> f64;
+
+    template <class T>
+    SparseInputCache<T>* typed(const py::array& X) {
+        auto& cache = slot<T>();
+        if (!cache || !data.is(X)) {
+            f32.reset(), f64.reset();
+            cache = std::make_unique<SparseInputCache<T>>(max_bytes);
+            data = X;
+        }
+        return cache.get();
+    }
+    template <class T>
+    std::unique_ptr<SparseInputCache<T>>& slot() {
+        if constexpr (std::is_same_v<T, float>)
+            return f32;
+        else
+            return f64;
+    }
+    template <class F>
+    auto read(F f, decltype(f(std::declval<SparseInputCache<float>&>())) empty) const {
+        if (f32) return f(*f32);
+        if (f64) return f(*f64);
+        return empty;
+    }
+};
+
 // A std::tuple, not a py::tuple, so that the signature (and the generated _core.pyi) names the types.
 template <class T>
 std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& arch, py::array& params, py::array& X,
                                                            py::array& Y, py::array& order, int64_t mini_batch_size,
                                                            int64_t batch_begin, int64_t batch_end,
                                                            const UpdateRule& rule, const Dropout& dropout,
-                                                           PyTrainState& py_state, bool sparse_inputs) {
+                                                           PyTrainState& py_state, bool sparse_inputs,
+                                                           PyInputCache* input_cache) {
     const auto P = static_cast<py::ssize_t>(arch.num_params());
     T* p = checked_array<T>(params, "params", {P}, true);
     const T* x = checked_input<T>(X, "X", {-1, arch.n_in()});
@@ -108,11 +146,12 @@ std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& a
     state.ema_tau = py_state.ema_tau;
     state.ema_started = py_state.ema_started;
 
+    SparseInputCache<T>* cache = input_cache && sparse_inputs ? input_cache->typed<T>(X) : nullptr;
     ChunkResult result;
     {
         py::gil_scoped_release release;
         result = train_minibatches<T>(arch, p, x, y, n, ord, mini_batch_size, batch_begin, batch_end, rule, dropout,
-                                      state, sparse_inputs);
+                                      state, sparse_inputs, cache);
     }
     py_state.l1_total = state.l1_total;
     py_state.step = state.step;
@@ -172,24 +211,47 @@ PYBIND11_MODULE(_core, m) {
         .def_readwrite("ema_started", &PyTrainState::ema_started)
         .def_readwrite("update_ema_weights", &PyTrainState::update_ema_weights);
 
+    py::class_<PyInputCache>(m, "SparseInputCache")
+        .def(py::init([](int64_t max_bytes) {
+                 if (max_bytes < 0) throw py::value_error("max_bytes: must be >= 0, got " + std::to_string(max_bytes));
+                 PyInputCache cache;
+                 cache.max_bytes = max_bytes;
+                 return cache;
+             }),
+             py::arg("max_bytes") = kInputCacheBytes,
+             "The nonzero inputs one SGD call keeps of its training set (8-bit pixel data only), at most\n"
+             "max_bytes of them: train_minibatches' input_cache.")
+        .def_property_readonly(
+            "examples_kept", [](const PyInputCache& c) { return c.read([](auto& t) { return t.examples_kept(); }, 0); })
+        .def_property_readonly("bytes_used",
+                               [](const PyInputCache& c) { return c.read([](auto& t) { return t.bytes_used(); }, 0); })
+        .def_property_readonly(
+            "scale", [](const PyInputCache& c) { return c.read([](auto& t) { return t.scale(); }, 0); },
+            "The codes' scale (255 or 256: pixels q/255 or q/256), 0 when none was found.")
+        .def_readonly("max_bytes", &PyInputCache::max_bytes);
+
     m.def(
         "train_minibatches",
         [](const Architecture& arch, py::array params, py::array X, py::array Y, py::array order,
            int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end, const UpdateRule& rule,
-           const Dropout& dropout, PyTrainState& state, bool sparse_inputs) {
+           const Dropout& dropout, PyTrainState& state, bool sparse_inputs,
+           std::optional<std::reference_wrapper<PyInputCache>> cache) {
+            PyInputCache* input_cache = cache ? &cache->get() : nullptr;
             if (is_float32(params))
                 return train_minibatches_typed<float>(arch, params, X, Y, order, mini_batch_size, batch_begin,
-                                                      batch_end, rule, dropout, state, sparse_inputs);
+                                                      batch_end, rule, dropout, state, sparse_inputs, input_cache);
             return train_minibatches_typed<double>(arch, params, X, Y, order, mini_batch_size, batch_begin, batch_end,
-                                                   rule, dropout, state, sparse_inputs);
+                                                   rule, dropout, state, sparse_inputs, input_cache);
         },
         py::arg("arch"), py::arg("params").noconvert(), py::arg("X").noconvert(), py::arg("Y").noconvert(),
         py::arg("order").noconvert(), py::arg("mini_batch_size"), py::arg("batch_begin"), py::arg("batch_end"),
         py::arg("rule"), py::arg("dropout"), py::arg("state"), py::arg("sparse_inputs") = false,
+        py::arg("input_cache") = py::none(),
         "Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,\n"
         "nonfinite_position): the position in order of an example with NaN or infinite inputs (its mini-batch\n"
         "not trained), or -1. sparse_inputs: the first layer reads only nonzero inputs (the same numbers on\n"
-        "the SIMD kernel sets, less arithmetic when most inputs are exact zeros).");
+        "the SIMD kernel sets, less arithmetic when most inputs are exact zeros). input_cache: where the\n"
+        "sparse first layer keeps the nonzeros it gathers of X, for the later calls of one SGD call.");
 
     m.def(
         "backprop",

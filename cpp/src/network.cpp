@@ -8,9 +8,11 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include "nndl/dropout_rng.hpp"
+#include "nndl/input_cache.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/kernels.hpp"
 #include "nndl/layers/activation.hpp"
@@ -196,7 +198,7 @@ constexpr int64_t kPrefetchBytes = 320 * 1024;
 // 2.3% of a 784-30-30-30-10 float32 epoch at m=100, on the load of the target).
 template <class T>
 __attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const T* Y, int64_t n_out, const int64_t* order,
-                                          int64_t first, int64_t count, int64_t n) {
+                                          int64_t first, int64_t count, int64_t n, const SparseInputCache<T>* cache) {
     const int64_t row_bytes = n_in * static_cast<int64_t>(sizeof(T));
     const int64_t target_bytes = n_out * static_cast<int64_t>(sizeof(T));
     const int64_t targets = std::min(count, n - first);
@@ -205,6 +207,10 @@ __attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const T* Y, 
         const char* target = reinterpret_cast<const char*>(Y + order[first + i] * n_out);
         __builtin_prefetch(target, 0, 2);
         __builtin_prefetch(target + target_bytes - 1, 0, 2);  // its last line, when it has two
+        if (cache && cache->has(order[first + i])) {          // its kept nonzeros, not its row
+            cache->prefetch(order[first + i]);
+            continue;
+        }
         if (i >= rows) continue;
         const char* row = reinterpret_cast<const char*>(X + order[first + i] * n_in);
         for (int64_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 2);
@@ -245,6 +251,8 @@ struct Network2Steps {
     int threads;
     Workspace<T> ws;
     std::unique_ptr<SparseFirstLayer<T>> sparse;  // layer 1 input-major for this call (written back when freed)
+    SparseInputCache<T>* input_cache;             // the SGD call's kept nonzeros (sparse only; may be null)
+    std::vector<int64_t> examples;                // this mini-batch's examples, in order
     std::vector<const T*> target_rows;
     int64_t next_first = 0, next_count = 0;  // the next mini-batch of this call, for the prefetch
     bool ema_weights;
@@ -254,7 +262,8 @@ struct Network2Steps {
 
     Network2Steps(const Architecture& arch_, const KernelTable<T>& kernels_, T* params_, const T* X_, const T* Y_,
                   int64_t n_, const int64_t* order_, int64_t mini_batch_size_, int64_t batch_end_,
-                  const Dropout& dropout_, TrainState<T>& state_, int threads_, bool sparse_inputs)
+                  const Dropout& dropout_, TrainState<T>& state_, int threads_, bool sparse_inputs,
+                  SparseInputCache<T>* input_cache_)
         : arch(arch_),
           kernels(kernels_),
           params(params_),
@@ -268,6 +277,8 @@ struct Network2Steps {
           state(state_),
           threads(threads_),
           ws(arch_, mini_batch_size_),
+          input_cache(sparse_inputs ? input_cache_ : nullptr),
+          examples(static_cast<size_t>(mini_batch_size_)),
           target_rows(static_cast<size_t>(mini_batch_size_)),
           ema_weights(state_.update_ema_weights != nullptr && state_.ema_tau > 0) {
         if (sparse_inputs) {
@@ -277,6 +288,7 @@ struct Network2Steps {
                                                            state.l1_applied ? state.l1_applied + w1 : nullptr,
                                                            ema_weights ? state.update_ema_weights + w1 : nullptr);
         }
+        if (input_cache) input_cache->bind(X, n, arch.n_in(), kernels.sparse_lanes);
         if (ema_weights) before.resize(static_cast<size_t>(arch.num_params()));
         if (ema_weights && sparse) before_t.resize(sparse->wt.size());
     }
@@ -285,6 +297,7 @@ struct Network2Steps {
         const int64_t n_in = arch.n_in(), n_out = arch.n_out();
         for (int64_t i = 0; i < m; ++i) {
             const int64_t example = order[first + i];
+            examples[static_cast<size_t>(i)] = example;
             ws.rows[1][static_cast<size_t>(i)] = X + example * n_in;
             target_rows[static_cast<size_t>(i)] = Y + example * n_out;
         }
@@ -300,21 +313,47 @@ struct Network2Steps {
         // the other threads waiting, the prefetch was serial work.
         if (next_count > 0) {
             const Range next = part_range(next_count, parts, p, 1);
-            prefetch_rows(X, n_in, Y, arch.n_out(), order, next_first + next.begin, next.end - next.begin, n);
+            prefetch_rows(X, n_in, Y, arch.n_out(), order, next_first + next.begin, next.end - next.begin, n,
+                          input_cache);
         }
         const T* const* first_rows = ws.rows[1].data() + rows.begin;
         // Read from main memory: checked by each part as it reads, so that the waits overlap.
         const int64_t bad =
-            sparse ? kernels.gather_nonzeros(first_rows, rows.end - rows.begin, n_in,
-                                             &sparse->index[static_cast<size_t>(rows.begin * n_in)],
-                                             &sparse->value[static_cast<size_t>(rows.begin * n_in)],
-                                             &sparse->count[static_cast<size_t>(rows.begin * sparse->groups)])
-                   : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
+            sparse ? gather_rows(rows) : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
         if (bad >= 0) return rows.begin + bad;
         if (sparse) sparse->sort_by_input(m, rows, p);  // for the update, while its entries are in L1
         forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
         backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
         if (sparse) sparse->pad_deltas(ws.delta[1].data(), rows.begin, rows.end);  // for the update, on the threads
+        return -1;
+    }
+
+    // The nonzeros of the mini-batch's rows `rows` into the sparse layer's per-example slots: from the
+    // input cache for the examples it holds, gathered from X (and then kept) for the others. Returns
+    // the first of the rows, counted from rows.begin, holding a NaN or an infinity, or -1.
+    int64_t gather_rows(Range rows) {
+        const int64_t n_in = arch.n_in();
+        auto slots = [&](int64_t i) {
+            return std::make_tuple(&sparse->index[static_cast<size_t>(i * n_in)],
+                                   &sparse->value[static_cast<size_t>(i * n_in)],
+                                   &sparse->count[static_cast<size_t>(i * sparse->groups)]);
+        };
+        if (!input_cache) {
+            auto [index, value, count] = slots(rows.begin);
+            return kernels.gather_nonzeros(ws.rows[1].data() + rows.begin, rows.end - rows.begin, n_in, index, value,
+                                           count);
+        }
+        for (int64_t i = rows.begin; i < rows.end; ++i) {
+            auto [index, value, count] = slots(i);
+            const int64_t example = examples[static_cast<size_t>(i)];
+            if (input_cache->has(example)) {
+                input_cache->decode(example, index, value, count);
+                continue;
+            }
+            if (kernels.gather_nonzeros(ws.rows[1].data() + i, 1, n_in, index, value, count) >= 0)
+                return i - rows.begin;
+            input_cache->keep(example, index, value, count);
+        }
         return -1;
     }
 
@@ -371,11 +410,11 @@ struct Network2Steps {
 template <class T>
 ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
                               const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
-                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state,
-                              bool sparse_inputs) {
+                              const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state, bool sparse_inputs,
+                              SparseInputCache<T>* input_cache) {
     const int threads = num_threads();  // once per call: asking the pool costs a system call (its fork check)
     Network2Steps<T> steps(arch, active_kernels().table<T>(), params, X, Y, n, order, mini_batch_size, batch_end,
-                           dropout, state, threads, sparse_inputs);
+                           dropout, state, threads, sparse_inputs, input_cache);
     return train_loop<T>(steps, n, mini_batch_size, batch_begin, batch_end, rule, state,
                          static_cast<double>(arch.num_weights()), threads);
 }
@@ -477,7 +516,7 @@ Evaluation evaluate(const Architecture& arch, const T* params, const T* X, const
 #define NNDL_INSTANTIATE(T)                                                                                         \
     template ChunkResult train_minibatches<T>(const Architecture&, T*, const T*, const T*, int64_t, const int64_t*, \
                                               int64_t, int64_t, int64_t, const UpdateRule&, const Dropout&,         \
-                                              TrainState<T>&, bool);                                                \
+                                              TrainState<T>&, bool, SparseInputCache<T>*);                          \
     template void backprop<T>(const Architecture&, const T*, const T*, const T*, int64_t, T*);                      \
     template void feedforward<T>(const Architecture&, const T*, const T*, int64_t, T*);                             \
     template Evaluation evaluate<T>(const Architecture&, const T*, const T*, const T*, const int64_t*, int64_t);

@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections.abc
 import numpy
 import typing
-__all__: list[str] = ['Architecture', 'Dropout', 'LayerSpec', 'LayerStack', 'StackTrainState', 'TrainState', 'UpdateRule', 'backprop', 'dropout_uniform', 'evaluate', 'feedforward', 'fma_peak_gflops', 'get_num_threads', 'set_num_threads', 'set_simd', 'simd_info', 'stack_backprop', 'stack_evaluate', 'stack_feedforward', 'train_minibatches', 'train_stack_minibatches']
+__all__: list[str] = ['Architecture', 'Dropout', 'LayerSpec', 'LayerStack', 'SparseInputCache', 'StackTrainState', 'TrainState', 'UpdateRule', 'backprop', 'dropout_uniform', 'evaluate', 'feedforward', 'fma_peak_gflops', 'get_num_threads', 'set_num_threads', 'set_simd', 'simd_info', 'stack_backprop', 'stack_evaluate', 'stack_feedforward', 'train_minibatches', 'train_stack_minibatches']
 class Architecture:
     def __init__(self, sizes: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], activations: collections.abc.Sequence[str], cost: str) -> None:
         ...
@@ -57,6 +57,26 @@ class TrainState:
     @update_ema.setter
     def update_ema(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
         ...
+class SparseInputCache:
+    def __init__(self, max_bytes: typing.SupportsInt | typing.SupportsIndex = 33554432) -> None:
+        """
+        The nonzero inputs one SGD call keeps of its training set (8-bit pixel data only), at most
+        max_bytes of them: train_minibatches' input_cache.
+        """
+    @property
+    def bytes_used(self) -> int:
+        ...
+    @property
+    def examples_kept(self) -> int:
+        ...
+    @property
+    def max_bytes(self) -> int:
+        ...
+    @property
+    def scale(self) -> int:
+        """
+        The codes' scale (255 or 256: pixels q/255 or q/256), 0 when none was found.
+        """
 class LayerSpec:
     def __init__(self, kind: str, activation: str, image: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = [], filters: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = [], pool: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex] = [], n_in: typing.SupportsInt | typing.SupportsIndex = 0, n_out: typing.SupportsInt | typing.SupportsIndex = 0, p_dropout: typing.SupportsFloat | typing.SupportsIndex = 0.0) -> None:
         ...
@@ -162,12 +182,13 @@ def stack_feedforward(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray
     """
     Output probabilities (k, classes) of finite inputs X, no dropout.
     """
-def train_minibatches(arch: Architecture, params: numpy.ndarray, X: numpy.ndarray, Y: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout: Dropout, state: TrainState, sparse_inputs: bool = False) -> tuple[int, bool, int]:
+def train_minibatches(arch: Architecture, params: numpy.ndarray, X: numpy.ndarray, Y: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout: Dropout, state: TrainState, sparse_inputs: bool = False, input_cache: SparseInputCache | None = None) -> tuple[int, bool, int]:
     """
     Train mini-batches [batch_begin, batch_end) of one epoch in place; returns (batches_done, diverged,
     nonfinite_position): the position in order of an example with NaN or infinite inputs (its mini-batch
     not trained), or -1. sparse_inputs: the first layer reads only nonzero inputs (the same numbers on
-    the SIMD kernel sets, less arithmetic when most inputs are exact zeros).
+    the SIMD kernel sets, less arithmetic when most inputs are exact zeros). input_cache: where the
+    sparse first layer keeps the nonzeros it gathers of X, for the later calls of one SGD call.
     """
 def train_stack_minibatches(stack: LayerStack, params: numpy.ndarray, X: numpy.ndarray, labels: numpy.ndarray, order: numpy.ndarray, mini_batch_size: typing.SupportsInt | typing.SupportsIndex, batch_begin: typing.SupportsInt | typing.SupportsIndex, batch_end: typing.SupportsInt | typing.SupportsIndex, rule: UpdateRule, dropout_key: typing.SupportsInt | typing.SupportsIndex, state: StackTrainState) -> tuple[int, bool, int]:
     """

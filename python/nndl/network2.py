@@ -246,6 +246,10 @@ class Network(NetworkBase):
         )
         dropout = _core.Dropout(run.dropout, self._dropout_key, run.dropout_masks == "per_mini_batch")
         num_batches = (len(data) + m - 1) // m
+        # Kept for the whole SGD call: its later epochs read the kept nonzeros, not the rows.
+        cache = run.engine_cache.get("sparse_inputs")
+        if cache is None and run.sparse_inputs and run.keep_inputs:
+            cache = run.engine_cache["sparse_inputs"] = _core.SparseInputCache()
         examples_per_chunk = min(EXAMPLES_PER_CHUNK, WORK_PER_CHUNK // self._arch.num_params)
         if run.sparse_inputs:
             examples_per_chunk = max(examples_per_chunk, SPARSE_MIN_EXAMPLES_PER_CHUNK)
@@ -254,7 +258,19 @@ class Network(NetworkBase):
             end = min(begin + per_chunk, num_batches)
             snapshot = self._snapshot()
             done, diverged, nonfinite_at = _core.train_minibatches(
-                self._arch, params, data.X, data.Y, order, m, begin, end, rule, dropout, self._state, run.sparse_inputs
+                self._arch,
+                params,
+                data.X,
+                data.Y,
+                order,
+                m,
+                begin,
+                end,
+                rule,
+                dropout,
+                self._state,
+                run.sparse_inputs,
+                cache,
             )
             if nonfinite_at >= 0:
                 raise NonFiniteInput(int(order[nonfinite_at]))
@@ -277,6 +293,7 @@ class Network(NetworkBase):
                         dropout,
                         self._state,
                         run.sparse_inputs,
+                        cache,
                     )
                 raise DivergenceError(
                     f"mini-batch {bad} gave non-finite weights; the network keeps the weights from before it. "

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "nndl/architecture.hpp"
+#include "nndl/input_cache.hpp"
 #include "nndl/update_rule.hpp"
 
 namespace nndl {
@@ -47,12 +48,13 @@ struct ChunkResult {
 // before the mini-batch, when one of its inputs is NaN or infinite (checked as it is read, so the
 // caller need not make a separate pass over X). With sparse_inputs, the first layer reads only the
 // nonzero inputs of each example (sparse_inputs.hpp): the same numbers on the SIMD kernel sets, less
-// arithmetic when most inputs are exact zeros.
+// arithmetic when most inputs are exact zeros. input_cache (sparse_inputs only; may be null) keeps the
+// nonzeros of the examples gathered, for the later calls of the same SGD call (input_cache.hpp).
 template <class T>
 ChunkResult train_minibatches(const Architecture& arch, T* params, const T* X, const T* Y, int64_t n,
                               const int64_t* order, int64_t mini_batch_size, int64_t batch_begin, int64_t batch_end,
                               const UpdateRule& rule, const Dropout& dropout, TrainState<T>& state,
-                              bool sparse_inputs = false);
+                              bool sparse_inputs = false, SparseInputCache<T>* input_cache = nullptr);
 
 // Gradient of the cost summed over the m examples X (m, n_in), Y (m, n_out), into grad (num_params,
 // laid out as params). No dropout, no regularization: the book's backprop, in matrix form.

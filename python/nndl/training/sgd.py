@@ -6,7 +6,7 @@ on the same random draws."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from ..checks import check_choice, check_int, check_real
@@ -37,6 +37,11 @@ class TrainingRun:
     progress: ProgressCallback | None
     dropout_masks: str = "per_example"  # or "per_mini_batch": one set of dropped units per mini-batch
     sparse_inputs: bool = False  # the engine's first layer reads only the nonzero inputs
+    # Whether the engine may keep what it reads of the training inputs for the call's later epochs
+    # (a call of one epoch has none), and where: the C++ engine keeps the nonzeros its sparse first
+    # layer gathered, so that later epochs need not read and gather the rows again.
+    keep_inputs: bool = False
+    engine_cache: dict[str, Any] = field(default_factory=dict)
 
 
 def run_sgd(
@@ -127,6 +132,7 @@ def run_sgd(
                 None,
                 dropout_masks,
                 net._first_layer_reads_sparse(train.X, sparse_inputs, mini_batch_size),
+                keep_inputs=epochs > 1,
             ),
             verbose,
             monitor_evaluation_cost,
