@@ -253,6 +253,7 @@ struct Network2Steps {
     std::unique_ptr<SparseFirstLayer<T>> sparse;  // layer 1 input-major for this call (written back when freed)
     SparseInputCache<T>* input_cache;             // the SGD call's kept nonzeros (sparse only; may be null)
     std::vector<int64_t> examples;                // this mini-batch's examples, in order
+    std::vector<typename SparseInputCache<T>::Record> kept;  // per example: its record in input_cache, if any
     std::vector<const T*> target_rows;
     int64_t next_first = 0, next_count = 0;  // the next mini-batch of this call, for the prefetch
     bool ema_weights;
@@ -279,6 +280,7 @@ struct Network2Steps {
           ws(arch_, mini_batch_size_),
           input_cache(sparse_inputs ? input_cache_ : nullptr),
           examples(static_cast<size_t>(mini_batch_size_)),
+          kept(static_cast<size_t>(mini_batch_size_)),
           target_rows(static_cast<size_t>(mini_batch_size_)),
           ema_weights(state_.update_ema_weights != nullptr && state_.ema_tau > 0) {
         if (sparse_inputs) {
@@ -321,16 +323,19 @@ struct Network2Steps {
         const int64_t bad =
             sparse ? gather_rows(rows) : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
         if (bad >= 0) return rows.begin + bad;
-        if (sparse) sparse->sort_by_input(m, rows, p);  // for the update, while its entries are in L1
+        if (sparse)  // for the update, while its entries are in L1
+            sparse->sort_by_input(m, rows, p, input_cache ? kept.data() : nullptr,
+                                  input_cache ? input_cache->decoded() : nullptr);
         forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
         backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
         if (sparse) sparse->pad_deltas(ws.delta[1].data(), rows.begin, rows.end);  // for the update, on the threads
         return -1;
     }
 
-    // The nonzeros of the mini-batch's rows `rows` into the sparse layer's per-example slots: from the
-    // input cache for the examples it holds, gathered from X (and then kept) for the others. Returns
-    // the first of the rows, counted from rows.begin, holding a NaN or an infinity, or -1.
+    // The nonzeros of the mini-batch's rows `rows` into the sparse layer's per-example slots, gathered
+    // from X, except for the examples the input cache holds: their records are noted in `kept`, and
+    // sort_by_input decodes them. The examples gathered are kept. Returns the first of the rows,
+    // counted from rows.begin, holding a NaN or an infinity, or -1.
     int64_t gather_rows(Range rows) {
         const int64_t n_in = arch.n_in();
         auto slots = [&](int64_t i) {
@@ -346,10 +351,8 @@ struct Network2Steps {
         for (int64_t i = rows.begin; i < rows.end; ++i) {
             auto [index, value, count] = slots(i);
             const int64_t example = examples[static_cast<size_t>(i)];
-            if (input_cache->has(example)) {
-                input_cache->decode(example, index, value, count);
-                continue;
-            }
+            kept[static_cast<size_t>(i)] = input_cache->record(example);
+            if (kept[static_cast<size_t>(i)].counts) continue;
             if (kernels.gather_nonzeros(ws.rows[1].data() + i, 1, n_in, index, value, count) >= 0)
                 return i - rows.begin;
             input_cache->keep(example, index, value, count);
