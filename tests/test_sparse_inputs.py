@@ -12,12 +12,16 @@ import nndl
 from conftest import max_abs_diff
 from nndl import reference
 from nndl.sparse_inputs import (
+    KEPT_MIN_EPOCHS,
+    KEPT_MIN_MINI_BATCH,
+    KEPT_MIN_OUTPUT_VECTORS,
     MAX_DENSITY,
     MAX_GATHER_BYTES,
     MIN_OUTPUT_VECTORS,
     gather_bytes,
     input_density,
     output_vectors,
+    pixel_inputs,
     sparse_inputs_pay,
     sparse_inputs_pay_on,
     vector_lanes,
@@ -335,3 +339,29 @@ def test_the_automatic_choice(mnist_arrays, rng):
     assert not nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, False, 10)
     assert nndl.Network([784, 30, 10], dtype=np.float32)._first_layer_reads_sparse(X, True, 10)
     assert not reference.Network([784, 30, 10])._first_layer_reads_sparse(X, True, 10)
+
+
+def test_the_automatic_choice_counts_on_the_input_cache(mnist_arrays, rng):
+    """In a call of several epochs on 8-bit pixels, the input cache makes the sparse path pay at
+    narrower layers (the crossovers measured in nndl/sparse_inputs.py), from mini-batch 32."""
+    (X, _), _, _ = mnist_arrays
+    X = X[:2000]
+    assert pixel_inputs(X) and pixel_inputs(X.astype(np.float32)) and pixel_inputs(np.rint(X * 255) / 256)
+    assert not pixel_inputs(X + 1e-3 * (X != 0))
+    assert not pixel_inputs(rng.random((100, 784)) * (rng.random((100, 784)) < 0.2))
+    assert KEPT_MIN_OUTPUT_VECTORS == {"avx512": 2} and KEPT_MIN_EPOCHS == 3 and KEPT_MIN_MINI_BATCH == 32
+    # float32 30 units: 2 vectors on AVX-512, under MIN_OUTPUT_VECTORS
+    assert not sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx512")
+    assert sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx512", epochs=3)
+    assert sparse_inputs_pay_on(X, 30, np.float32, 32, 784, "avx512", epochs=30)
+    assert not sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx512", epochs=2)
+    assert not sparse_inputs_pay_on(X, 30, np.float32, 31, 784, "avx512", epochs=30)
+    assert not sparse_inputs_pay_on(X, 16, np.float32, 100, 784, "avx512", epochs=30)  # 1 vector
+    assert sparse_inputs_pay_on(X, 20, np.float64, 100, 784, "avx512", epochs=30)  # 3 vectors
+    assert not sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx2", epochs=30)  # not measured there
+    assert not sparse_inputs_pay_on(X + 1e-3 * (X != 0), 30, np.float32, 100, 784, "avx512", epochs=30)
+    assert not sparse_inputs_pay_on(np.ones((100, 784)) / 255, 30, np.float32, 100, 784, "avx512", epochs=30)
+    on_avx512 = nndl.simd_info()["path"] == "avx512"
+    net = nndl.Network([784, 30, 10], dtype=np.float32)
+    assert net._first_layer_reads_sparse(X, None, 100, 3) == on_avx512
+    assert not net._first_layer_reads_sparse(X, None, 100, 2)

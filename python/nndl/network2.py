@@ -153,11 +153,13 @@ class Network(NetworkBase):
         grad = _core.backprop(self._arch, self._parameters(), X, target)
         return self._split(grad)
 
-    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int) -> bool:
+    def _first_layer_reads_sparse(
+        self, X: np.ndarray, requested: bool | None, mini_batch_size: int, epochs: int = 1
+    ) -> bool:
         if requested is not None:
             return requested
         kernel_set = _core.simd_info()["path"]
-        return sparse_inputs_pay_on(X, self.sizes[1], self.dtype, mini_batch_size, self.sizes[0], kernel_set)
+        return sparse_inputs_pay_on(X, self.sizes[1], self.dtype, mini_batch_size, self.sizes[0], kernel_set, epochs)
 
     def _layer_outputs(self, X: np.ndarray) -> list[np.ndarray]:
         # One layer at a time, each as a one-layer network over its slice of the parameter buffer

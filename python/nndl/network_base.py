@@ -106,8 +106,11 @@ class NetworkBase:
         """Each weight's moving average of its change, per layer as the weights (a copy)."""
         raise NotImplementedError
 
-    def _first_layer_reads_sparse(self, X: np.ndarray, requested: bool | None, mini_batch_size: int) -> bool:
-        """Whether training on inputs X uses the sparse first layer (only the C++ engine has one)."""
+    def _first_layer_reads_sparse(
+        self, X: np.ndarray, requested: bool | None, mini_batch_size: int, epochs: int = 1
+    ) -> bool:
+        """Whether training on inputs X (for ``epochs`` epochs) uses the sparse first layer (only the
+        C++ engine has one)."""
         return False
 
     def _layer_outputs(self, X: np.ndarray) -> list[np.ndarray]:
@@ -203,8 +206,11 @@ class NetworkBase:
         fallen to 1/128 of its start), ``progress`` (True: a progress bar, in a notebook or a
         terminal; or a callback ``progress(epoch, done, total)`` between chunks of mini-batches),
         ``sparse_inputs`` (the C++ engine's first layer reads only the nonzero inputs: True, False,
-        or None, the default, to choose from the training data's density and the mini-batch size;
-        the same numbers either way on the SIMD kernel sets, see ``nndl.sparse_inputs``).
+        or None, the default, to choose from the training data's density, the mini-batch size and
+        the number of epochs; the same numbers either way on the SIMD kernel sets, see
+        ``nndl.sparse_inputs``). In a call of more than one epoch on 8-bit pixel data (MNIST) the
+        sparse layer keeps the nonzeros it reads in the first epoch, at most 32 MB of them, and the
+        later epochs read those instead of the rows: the arrays must not change during the call.
 
         Warns (``nndl.TrainingWarning``) when the run fails quietly: a monitored cost becomes
         infinite, the outputs saturate, ReLU units never fire on the evaluation data (or the

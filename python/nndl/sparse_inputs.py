@@ -31,6 +31,16 @@ input became one pass), the outputs' vectors in brackets:
 
 With the zeros filled in to half the inputs the sparse path lost everywhere (0.47-0.88, 2026-12-02),
 and at every input nonzero by 2-3x.
+
+Those are epochs in which the nonzeros are gathered from the rows. In an SGD call of several epochs
+on 8-bit pixel data (MNIST), the epochs after the first read them from the input cache instead
+(``cpp/include/nndl/input_cache.hpp``), and the sparse path pays at narrower layers. Measured
+2026-12-05 (AVX-512, one core, epochs 2-4 of a 4-epoch call, dense / sparse): at m = 100, float32 30
+units [2] 1.26 (784-30-10: 0.063 against 0.050 s) and 1.09 (784-30-30-30-10), float64 20 units [3]
+1.67; at m = 10, float32 30 units [2] 0.99-1.00. The first epoch, which keeps the nonzeros, cost 30
+ms more than a dense one at 784-30-10 float32 m = 100 (0.093 against 0.063 s), so the saving of 13 ms
+an epoch repays it from the third epoch: ``KEPT_MIN_OUTPUT_VECTORS`` applies to calls of at least
+``KEPT_MIN_EPOCHS`` epochs with mini-batches of at least ``KEPT_MIN_MINI_BATCH``, on pixel data.
 """
 
 from __future__ import annotations
@@ -44,6 +54,11 @@ from .training.diagnosis import sample_rows
 MAX_DENSITY = 0.3
 #: First layers of fewer vectors of outputs than this stay dense, per kernel set (others: 7).
 MIN_OUTPUT_VECTORS = {"avx512": 4, "avx2": 7, "baseline": 7}
+#: With the input cache (calls of KEPT_MIN_EPOCHS epochs or more, mini-batches of KEPT_MIN_MINI_BATCH or
+#: more, 8-bit pixel inputs): the threshold where it was measured, AVX-512.
+KEPT_MIN_OUTPUT_VECTORS = {"avx512": 2}
+KEPT_MIN_EPOCHS = 3
+KEPT_MIN_MINI_BATCH = 32
 #: Bytes per vector of each kernel set (the scalar set: one value).
 VECTOR_BYTES = {"avx512": 64, "avx2": 32, "baseline": 16}
 #: Rows of the training inputs sampled to measure their density.
@@ -61,6 +76,20 @@ def input_density(X: np.ndarray) -> float:
     # Counted row by row: the sample is a strided view, which np.count_nonzero over the whole array
     # reads 2-3x slower (1,000 MNIST rows: 2.1 -> 0.7 ms float64, 1.9 -> 0.4 float32), every SGD call.
     return float(np.count_nonzero(sample, axis=1).sum()) / max(1, sample.size)
+
+
+def pixel_inputs(X: np.ndarray) -> bool:
+    """Whether the sampled rows of X look like 8-bit pixels scaled into [0, 1] (every nonzero q/255,
+    or every one q/256, for an integer q from 1 to 255), the data whose nonzeros the input cache
+    keeps. Approximate (to 1e-6): the engine checks each value's bits itself, and this answer only
+    chooses between two paths that give the same numbers."""
+    values = sample_rows(X, DENSITY_SAMPLE_ROWS)
+    values = values[values != 0].astype(np.float64)
+    for scale in (255, 256):
+        q = np.rint(values * scale)
+        if np.all((q >= 1) & (q <= 255) & (np.abs(values - q / scale) <= 1e-6)):
+            return True
+    return False
 
 
 def gather_bytes(mini_batch_size: int, n_in: int, dtype: DTypeLike) -> int:
@@ -100,12 +129,28 @@ def shape_allows_sparse(
 
 
 def sparse_inputs_pay_on(
-    X: np.ndarray, first_layer_width: int, dtype: DTypeLike, mini_batch_size: int, n_in: int, kernel_set: str
+    X: np.ndarray,
+    first_layer_width: int,
+    dtype: DTypeLike,
+    mini_batch_size: int,
+    n_in: int,
+    kernel_set: str,
+    epochs: int = 1,
 ) -> bool:
     """``sparse_inputs_pay`` for the inputs X (rows), their density measured only when the shape
     allows the sparse path: the sample costs 0.4-0.7 ms per SGD call (1,000 MNIST rows), about a
     hundredth of a 784-30-10 float32 epoch at mini-batch 100, where the answer is dense whatever it
-    says."""
-    if not shape_allows_sparse(first_layer_width, dtype, mini_batch_size, n_in, kernel_set):
+    says. In a call of ``epochs`` epochs the input cache may lower the width threshold
+    (``KEPT_MIN_OUTPUT_VECTORS``), for pixel data."""
+    if shape_allows_sparse(first_layer_width, dtype, mini_batch_size, n_in, kernel_set):
+        return input_density(X) <= MAX_DENSITY
+    kept = KEPT_MIN_OUTPUT_VECTORS.get(kernel_set)
+    if (
+        kept is None
+        or epochs < KEPT_MIN_EPOCHS
+        or mini_batch_size < KEPT_MIN_MINI_BATCH
+        or gather_bytes(mini_batch_size, n_in, dtype) > MAX_GATHER_BYTES
+        or output_vectors(first_layer_width, dtype, kernel_set) < kept
+    ):
         return False
-    return input_density(X) <= MAX_DENSITY
+    return input_density(X) <= MAX_DENSITY and pixel_inputs(X)

@@ -131,7 +131,7 @@ def run_sgd(
                 ema_tau,
                 None,
                 dropout_masks,
-                net._first_layer_reads_sparse(train.X, sparse_inputs, mini_batch_size),
+                net._first_layer_reads_sparse(train.X, sparse_inputs, mini_batch_size, epochs),
                 keep_inputs=epochs > 1,
             ),
             verbose,
