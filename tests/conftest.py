@@ -45,3 +45,13 @@ def rng():
 def max_abs_diff(a: list[np.ndarray], b: list[np.ndarray]) -> float:
     assert len(a) == len(b)
     return max(float(np.max(np.abs(x - y))) for x, y in zip(a, b))
+
+
+@pytest.fixture
+def simd(request):
+    """Run the test with one kernel set forced (``request.param``, with ``indirect=True``), then
+    restore the chosen one."""
+    before = nndl.simd_info()["path"]
+    nndl.set_simd(request.param)
+    yield request.param
+    nndl.set_simd(before)

@@ -17,14 +17,6 @@ SIMD_PATHS = [name for name in AVAILABLE if name != "scalar"]
 L1 = dict(regularization="l1", lmbda=5.0)
 
 
-@pytest.fixture
-def simd(request):
-    before = nndl.simd_info()["path"]
-    nndl.set_simd(request.param)
-    yield request.param
-    nndl.set_simd(before)
-
-
 def recording(monkeypatch, max_bytes=None):
     """Makes SGD's input caches (with max_bytes when given) and records them as they are made."""
     made: list[_core.SparseInputCache] = []
@@ -156,18 +148,6 @@ def test_a_full_cache_keeps_what_fits(monkeypatch, mnist_arrays):
     assert cache.max_bytes == 100_000
     assert 100 < cache.examples_kept < 400
     assert cache.bytes_used <= 100_000
-
-
-def test_a_nonfinite_input_is_still_found_with_the_cache(mnist_arrays):
-    (X, y), _, _ = mnist_arrays
-    X = X[:1200].copy()
-    X[900, 300] = np.inf
-    net = nndl.Network([784, 30, 10], seed=2)
-    before = [p.copy() for p in params(net)]
-    with pytest.raises(ValueError, match=r"training_data: inputs contain NaN or infinity \(example 900\)"):
-        net.SGD((X, y[:1200]), 3, 10, 0.5, verbose=False, sparse_inputs=True, **L1)
-    for a, b in zip(before, params(net)):
-        np.testing.assert_array_equal(a, b)
 
 
 def test_a_cache_used_with_other_data_starts_again(mnist_arrays):

@@ -256,10 +256,9 @@ class Network(NetworkBase):
         if run.sparse_inputs:
             examples_per_chunk = max(examples_per_chunk, SPARSE_MIN_EXAMPLES_PER_CHUNK)
         per_chunk = max(1, examples_per_chunk // m)
-        for begin in range(0, num_batches, per_chunk):
-            end = min(begin + per_chunk, num_batches)
-            snapshot = self._snapshot()
-            done, diverged, nonfinite_at = _core.train_minibatches(
+
+        def train(begin: int, end: int) -> tuple[int, bool, int]:
+            return _core.train_minibatches(
                 self._arch,
                 params,
                 data.X,
@@ -274,6 +273,11 @@ class Network(NetworkBase):
                 run.sparse_inputs,
                 cache,
             )
+
+        for begin in range(0, num_batches, per_chunk):
+            end = min(begin + per_chunk, num_batches)
+            snapshot = self._snapshot()
+            done, diverged, nonfinite_at = train(begin, end)
             if nonfinite_at >= 0:
                 raise NonFiniteInput(int(order[nonfinite_at]))
             if diverged:
@@ -282,21 +286,7 @@ class Network(NetworkBase):
                 bad = begin + done - 1
                 self._restore(snapshot)
                 if bad > begin:
-                    _core.train_minibatches(
-                        self._arch,
-                        params,
-                        data.X,
-                        data.Y,
-                        order,
-                        m,
-                        begin,
-                        bad,
-                        rule,
-                        dropout,
-                        self._state,
-                        run.sparse_inputs,
-                        cache,
-                    )
+                    train(begin, bad)
                 raise DivergenceError(
                     f"mini-batch {bad} gave non-finite weights; the network keeps the weights from before it. "
                     f"Try a smaller eta (now {opts.eta})."
