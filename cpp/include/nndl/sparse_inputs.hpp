@@ -105,7 +105,7 @@ class SparseFirstLayer {
                         col_example[at] = static_cast<int32_t>(i);
                         col_value[at] = x;
                     }
-                    record->inputs += entries;  // the next group's follow
+                    record->inputs += entries;  // the next group's entries follow
                     record->codes += entries;
                     continue;
                 }
