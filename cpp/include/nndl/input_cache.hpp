@@ -64,8 +64,12 @@ class SparseInputCache {
         kept_.store(0, std::memory_order_relaxed);
         store_.reset();
         // Input numbers are kept in 2 bytes, group counts as well.
-        closed_.store(n_in > 65535 || max_bytes_ <= 0 || !choose_codes(), std::memory_order_relaxed);
-        if (!closed_.load(std::memory_order_relaxed)) store_ = allocate_store(max_bytes_);
+        // At most the budget, and at most what every example's largest record would take (a small
+        // training set does not reserve the whole budget).
+        const int64_t largest_record = 2 * groups_ + 3 * n_in + 1;
+        capacity_ = n > max_bytes_ / largest_record ? max_bytes_ : n * largest_record;
+        closed_.store(n_in > 65535 || capacity_ <= 0 || !choose_codes(), std::memory_order_relaxed);
+        if (!closed_.load(std::memory_order_relaxed)) store_ = allocate_store(capacity_);
     }
 
     bool has(int64_t example) const {
@@ -103,7 +107,7 @@ class SparseInputCache {
         const int64_t head = groups_ * static_cast<int64_t>(sizeof(uint16_t));
         const int64_t bytes = (head + 3 * total + 1) / 2 * 2;  // records start on even bytes
         const int64_t at = used_.fetch_add(bytes, std::memory_order_relaxed);
-        if (at + bytes > max_bytes_) {
+        if (at + bytes > capacity_) {
             closed_.store(true, std::memory_order_relaxed);
             return;
         }
@@ -149,7 +153,7 @@ class SparseInputCache {
     }
 
     int64_t examples_kept() const { return kept_.load(std::memory_order_relaxed); }
-    int64_t bytes_used() const { return std::min(used_.load(std::memory_order_relaxed), max_bytes_); }
+    int64_t bytes_used() const { return std::min(used_.load(std::memory_order_relaxed), capacity_); }
     int64_t max_bytes() const { return max_bytes_; }
     // The scale of the codes in use (255 or 256), or 0 when the data's first rows have none.
     int scale() const { return scale_; }
@@ -218,6 +222,7 @@ class SparseInputCache {
     }
 
     const int64_t max_bytes_;
+    int64_t capacity_ = 0;  // the store's size: max_bytes_, or less for a small training set
     const T* X_ = nullptr;
     int64_t n_ = -1, n_in_ = 0, lanes_ = 0, groups_ = 0, cap_ = 0;
     std::vector<std::atomic<int64_t>> offset_;  // per example: its record's first byte, or -1
