@@ -6,8 +6,8 @@ training-set size n = 50,000 in the penalty), eta 0.5, mini-batches 10 and 100, 
 per-example loop; timed on a slice of the epoch and scaled, as printed), a numpy implementation
 that takes each whole mini-batch as one matrix (``numpy_matrix_form_epoch`` below: the baseline the
 issue asks for), PyTorch doing the same matrix computation when it is installed, and nndl at
-float64/float32 with 1 and 2 threads (each timing the second epoch of a two-epoch ``SGD`` call, as
-``nndl.bench_grid.epoch_in_a_run`` does: an epoch of a training run). Engines alternate within
+float64/float32 with 1 and 2 threads (each timing an epoch of a 3-epoch ``SGD`` call after its
+first, ``nndl.bench_grid.epoch_in_a_run``: an epoch of a training run). Engines alternate within
 each repeat and the medians are reported, so machine noise hits all of them alike; ratios come from
 the same run.
 
@@ -181,7 +181,7 @@ def _memory_probe() -> int:
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets VmHWM to the current RSS
     net = nndl.Network(SIZES, seed=1)
-    for m in (10, 100):  # two epochs a call, as the timings: the second reads the input cache
+    for m in (10, 100):  # two epochs a call, so that the input cache is in the peak
         net.SGD(arrays, 2, m, ETA, lmbda=LMBDA, regularization="l1", verbose=False)
     print(base, data, after_load, status("VmHWM"))
     return 0
