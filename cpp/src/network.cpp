@@ -206,11 +206,8 @@ __attribute__((noipa)) void prefetch_rows(const T* X, int64_t n_in, const T* Y, 
     for (int64_t i = 0; i < targets; ++i) {
         const char* target = reinterpret_cast<const char*>(Y + order[first + i] * n_out);
         __builtin_prefetch(target, 0, 2);
-        __builtin_prefetch(target + target_bytes - 1, 0, 2);  // its last line, when it has two
-        if (cache && cache->has(order[first + i])) {          // its kept nonzeros, not its row
-            cache->prefetch(order[first + i]);
-            continue;
-        }
+        __builtin_prefetch(target + target_bytes - 1, 0, 2);       // its last line, when it has two
+        if (cache && cache->prefetch(order[first + i])) continue;  // its kept nonzeros, not its row
         if (i >= rows) continue;
         const char* row = reinterpret_cast<const char*>(X + order[first + i] * n_in);
         for (int64_t byte = 0; byte < row_bytes; byte += 64) __builtin_prefetch(row + byte, 0, 2);

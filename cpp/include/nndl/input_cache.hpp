@@ -72,10 +72,6 @@ class SparseInputCache {
         if (!closed_.load(std::memory_order_relaxed)) store_ = allocate_store(capacity_);
     }
 
-    bool has(int64_t example) const {
-        return offset_[static_cast<size_t>(example)].load(std::memory_order_acquire) >= 0;
-    }
-
     // Example `example`'s kept nonzeros, group after group (gather_nonzeros' groups, in its order):
     // counts[g] of them, input numbers from `inputs`, pixel codes (decoded()[code]) from `codes`.
     struct Record {
@@ -144,12 +140,14 @@ class SparseInputCache {
         offset_[static_cast<size_t>(example)].store(at, std::memory_order_release);
     }
 
-    // Asks for example `example`'s record (its first kPrefetchLines lines: a MNIST image's is 8).
-    void prefetch(int64_t example) const {
+    // Asks for example `example`'s record (its first kPrefetchLines lines: a MNIST image's is 8);
+    // false when the example is not kept.
+    bool prefetch(int64_t example) const {
         const int64_t at = offset_[static_cast<size_t>(example)].load(std::memory_order_relaxed);
-        if (at < 0) return;
+        if (at < 0) return false;
         for (int line = 0; line < kPrefetchLines; ++line)
             __builtin_prefetch(&store_[static_cast<size_t>(at)] + line * 64, 0, 2);
+        return true;
     }
 
     int64_t examples_kept() const { return kept_.load(std::memory_order_relaxed); }
