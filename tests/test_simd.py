@@ -189,6 +189,26 @@ def test_float32_tracks_float64_on_every_path(simd_path, mnist_arrays):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sparse_inputs", [False, True])
+def test_l1_step_at_zero_subnormal_and_huge_weights(simd_path, rng, dtype, sparse_inputs):
+    """The book's L1 step on weights whose gradient is exactly 0 (their input is 0 in every example):
+    w - (eta*lmbda/n) sgn(w), sgn(0) = 0, bit for bit, at +-0, subnormals, +-l1 itself, l1/2 (which
+    crosses zero), and the largest finite values. On AVX-512 sgn(w) is a vfixupimm table."""
+    eta, lmbda, n = 0.5, 0.02, 10  # n: the training set's size
+    l1 = dtype(eta * lmbda / n)
+    tiny, big = np.finfo(dtype).smallest_subnormal, np.finfo(dtype).max
+    column = np.array([0.0, -0.0, tiny, -tiny, l1, -l1, l1 / 2, -l1 / 2, big, -big, 1.0, -1.0, 0.25, -3.5], dtype)
+    column = np.resize(column, 33)  # 33 outputs: whole vectors and a tail on every set
+    X = rng.uniform(size=(n, 20)).astype(dtype)
+    X[:, 0] = 0.0
+    y = rng.integers(0, 4, size=n)
+    net = nndl.Network([20, 33, 4], seed=0, dtype=dtype)
+    net.weights[0][:, 0] = column
+    net.SGD((X, y), 1, n, eta, lmbda=lmbda, regularization="l1", sparse_inputs=sparse_inputs, verbose=False)
+    np.testing.assert_array_equal(net.weights[0][:, 0], column - l1 * np.sign(column))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_sigmoid_saturates_like_the_scalar_path(simd_path, dtype):
     """The kernels' exp: inf beyond the overflow point, 0 beyond underflow, so outputs saturate to
     exactly 0 and 1 as with the C library; in between within a few ulps."""

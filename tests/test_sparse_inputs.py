@@ -96,6 +96,22 @@ def test_sparse_gives_the_dense_bits_on_odd_shapes(simd, rng, dtype, n_in, sizes
 
 @pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", ["l1", "l1-cumulative-momentum"])
+@pytest.mark.parametrize("hidden, m", [(30, 10), (30, 40), (12, 33), (16, 10)])
+def test_sparse_gives_the_dense_bits_on_rows_of_one_tile(simd, rng, dtype, rule, hidden, m):
+    """Rows of the update that are one tile wide go through a loop of their own: 30 outputs are 4
+    vectors of float64 on AVX-512 (in pairs of rows from m=32) and 2 of float32, and 4 of float32 on
+    AVX2; 12 and 16 outputs are 2 vectors of float64 on AVX-512 and of float32 on AVX2, 16 are 4 of
+    float64 on AVX2."""
+    X, y = sparse_data(rng, 200, 50, 0.3, 10)
+    dense, _ = train(False, X, y, [50, hidden, 10], dtype, m=m, **RULES[rule])
+    sparse, _ = train(True, X, y, [50, hidden, 10], dtype, m=m, **RULES[rule])
+    for a, b in zip(params(dense), params(sparse)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("hidden, m", [(100, 32), (100, 100), (520, 50)])
 def test_sparse_gives_the_dense_bits_with_rows_in_pairs(simd, mnist_arrays, dtype, hidden, m):
     """From mini-batch 32 on, with 32 vector registers, the sparse update walks two input rows at a
