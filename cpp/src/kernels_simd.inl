@@ -637,14 +637,22 @@ enum class Post { none, proximal, cumulative };
 template <class V>
 struct UpdateConstants {
     V eta_over_m, l2_shrink, l1_step, momentum, l1_total, zero;
+    bool shrinks;  // l2_shrink != 0
 };
 
 template <class T, class V>
 NNDL_INLINE UpdateConstants<V> constants_of(const UpdateStep<T>& s) {
+    const bool shrinks = s.l2_shrink != T(0);
     if constexpr (sizeof(V) == sizeof(T))
-        return {s.eta_over_m, s.l2_shrink, s.l1_step, s.momentum, s.l1_total, T(0)};
+        return {s.eta_over_m, s.l2_shrink, s.l1_step, s.momentum, s.l1_total, T(0), shrinks};
     else
-        return {splat(s.eta_over_m), splat(s.l2_shrink), splat(s.l1_step), splat(s.momentum), splat(s.l1_total), V{}};
+        return {splat(s.eta_over_m),
+                splat(s.l2_shrink),
+                splat(s.l1_step),
+                splat(s.momentum),
+                splat(s.l1_total),
+                V{},
+                shrinks};
 }
 
 template <class T, class V>
@@ -713,8 +721,16 @@ NNDL_INLINE V updated_weight(V w, V g, const UpdateConstants<V>& c, T* vel, T* q
         v = w + velocity;
     } else {
         // The same step grouped for two fused multiply-adds (w - l2*w, then - (eta/m)*g); this
-        // runs once per weight per mini-batch, as often as one example's gradient FMA.
-        v = (w - c.l2_shrink * w) - c.eta_over_m * g;
+        // runs once per weight per mini-batch, as often as one example's gradient FMA. Without L2
+        // (the book's L1, no regularization) the first is skipped. w - 0*w is w, except that it
+        // turned a weight of -0 into +0 (a weight of -0 now stays -0: the same value). At 784-30
+        // m=10 the update is bound by the multiply-add units, and the branch, taken the same way
+        // every time, costs less than the multiply-add. Measured in cache
+        // (benchmarks/sparse_in_cache.cpp, 3 runs), the book's rule at 784-30 m=10: sparse update
+        // float64 5.85 -> 5.65 us, dense update float32 6.1 -> 5.8.
+        v = w;
+        if (c.shrinks) v -= c.l2_shrink * w;
+        v -= c.eta_over_m * g;
         if constexpr (kSubgradient) v = minus_l1_sign<T, V>(v, w, c);
     }
     if constexpr (kPost == Post::proximal) {
