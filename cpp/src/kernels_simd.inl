@@ -1510,7 +1510,7 @@ void sparse_update_rule(const int64_t* col_count, int64_t stride, const int32_t*
         // instructions per row for a row of little arithmetic at mini-batch 10. Its change is the
         // tile's (0 + x is x: a sum of absolute values is never -0), so the bits are the general
         // loop's. In cache (benchmarks/sparse_in_cache.cpp, 3 runs each), 784-30: m=10 float32
-        // 5.05 -> 3.8 us, float64 7.2 -> 6.2; m=100 float32 16.8 -> 15.5, float64 (in pairs) 38.5 -> 34.6.
+        // 4.7 -> 3.8 us, float64 7.2 -> 6.2; m=100 float32 16.8 -> 15.5, float64 (in pairs) 38.5 -> 34.6.
         auto rows_of_one_tile = [&](auto width) {
             for (; k < block_end; ++k)
                 sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
