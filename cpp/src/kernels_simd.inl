@@ -723,9 +723,8 @@ NNDL_INLINE V updated_weight(V w, V g, const UpdateConstants<V>& c, T* vel, T* q
         // The same step grouped for two fused multiply-adds (w - l2*w, then - (eta/m)*g); this
         // runs once per weight per mini-batch, as often as one example's gradient FMA. Without L2
         // (the book's L1, no regularization) the first is skipped. w - 0*w is w, except that it
-        // turned a weight of -0 into +0 (a weight of -0 now stays -0: the same value). At 784-30
-        // m=10 the update is bound by the multiply-add units, and the branch, taken the same way
-        // every time, costs less than the multiply-add. Measured in cache
+        // turned a weight of -0 into +0 (a weight of -0 now stays -0: the same value). The branch
+        // is taken the same way every time, and costs less than the multiply-add. Measured in cache
         // (benchmarks/sparse_in_cache.cpp, 3 runs), the book's rule at 784-30 m=10: sparse update
         // float64 5.85 -> 5.65 us, dense update float32 6.1 -> 5.8.
         v = w;
