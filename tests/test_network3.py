@@ -91,7 +91,10 @@ def test_pooling_tie_sends_the_error_to_the_first_maximum():
     # Filter (1, 1) over a 1x3 row [1, 0, 1]: the two positions both give 1, from patches (1, 0)
     # and (0, 1). The first maximum takes the error, so dL/dw is proportional to (1, 0).
     net = n3.Network(
-        [n3.ConvPoolLayer((1, 1, 1, 2), (1, 1, 1, 3), (1, 2), n3.linear), n3.SoftmaxLayer(1, 2)], 1, dtype=np.float64
+        [n3.ConvPoolLayer((1, 1, 1, 2), (1, 1, 1, 3), (1, 2), n3.linear), n3.SoftmaxLayer(1, 2)],
+        1,
+        seed=1,
+        dtype=np.float64,
     )
     net.layers[0].w = np.ones((1, 1, 1, 2))
     net.layers[1].w = np.array([[1.0, -1.0]])
@@ -99,7 +102,10 @@ def test_pooling_tie_sends_the_error_to_the_first_maximum():
     (gw, _), _ = net.backprop(X, y)
     assert gw[0, 0, 0, 1] == 0.0 and gw[0, 0, 0, 0] != 0.0
     (ew, _), _ = ref.Network.copy_of(net).backprop(X, y)
-    np.testing.assert_array_equal(gw, ew)
+    # The reference's softmax goes through numpy's exp, the engine's through its own: the nonzero
+    # gradient agrees to rounding (it differed in the last bit for some random biases), the zero exactly.
+    assert ew[0, 0, 0, 1] == 0.0
+    np.testing.assert_allclose(gw, ew, rtol=1e-13, atol=0)
 
 
 def test_pooling_drops_the_border_and_filters_may_fill_the_image(rng):
