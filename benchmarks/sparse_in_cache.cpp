@@ -127,29 +127,25 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     sparse.pad_deltas(delta.data(), 0, m);
     const nndl::Range inputs = sparse.input_range(1, 0);
     const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, {0, m}, 0); });
-    const double update_us = microseconds_per_call(reps, [&](int) {
+    auto update = [&]() {
         kernels.sparse_update(sparse.col_count.data(), m, sparse.col_example.data(), sparse.col_value.data(),
                               sparse.delta_pad.data(), inputs.begin, inputs.end, sparse.ld, sparse.wt.data(), step,
                               nullptr, nullptr, sparse.row_change.data());
-    });
+    };
+    const double update_us = microseconds_per_call(reps, [&](int) { update(); });
     // The update above sees the same mini-batch every call, so the branch predictor learns where each
     // row's loop over its entries ends. In training every mini-batch is new: timed here as gather,
     // sort and update of a new mini-batch each call, less gather and sort alone.
-    const double new_batch_steps_us = microseconds_per_call(reps, [&](int r) {
+    auto new_batch = [&](int r) {
         gather(r);
         sparse.sort_by_input(m, {0, m}, 0);
-    });
-    const double new_batch_us =
-        microseconds_per_call(reps,
-                              [&](int r) {
-                                  gather(r);
-                                  sparse.sort_by_input(m, {0, m}, 0);
-                                  kernels.sparse_update(sparse.col_count.data(), m, sparse.col_example.data(),
-                                                        sparse.col_value.data(), sparse.delta_pad.data(), inputs.begin,
-                                                        inputs.end, sparse.ld, sparse.wt.data(), step, nullptr, nullptr,
-                                                        sparse.row_change.data());
-                              }) -
-        new_batch_steps_us;
+    };
+    const double new_batch_us = microseconds_per_call(reps,
+                                                      [&](int r) {
+                                                          new_batch(r);
+                                                          update();
+                                                      }) -
+                                microseconds_per_call(reps, new_batch);
     const double bias_us = microseconds_per_call(
         reps, [&](int) { kernels.bias_update(delta.data(), m, H, 0, H, b, step, nullptr, sparse.bias_change.data()); });
     const double dense_us = dense_forward + dense_update;
