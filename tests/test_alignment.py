@@ -1,9 +1,12 @@
 """Arrays the kernels read whole vectors from start on a 64-byte boundary (nndl/alignment.py)."""
 
+import pickle
+
 import numpy as np
 import pytest
 
 import nndl
+from nndl import network3 as n3
 from nndl.alignment import aligned_empty, aligned_require, is_aligned
 from nndl.data import to_arrays
 
@@ -68,3 +71,27 @@ def test_book_format_rows_not_of_one_array_are_copied(change):
     arrays = to_arrays(book, 784, 10, np.dtype(dtype))
     assert not np.shares_memory(arrays.X, X) and is_aligned(arrays.X)
     np.testing.assert_array_equal(arrays.X, expected)
+
+
+def test_training_state_of_network2_is_aligned_also_after_pickling():
+    """Momentum's velocity, the cumulative L1 record and the per-weight update EMA are read and
+    written by the same kernels as the weights."""
+    (X, y), _, _ = nndl.load_mnist(format="arrays")
+    net = nndl.Network([784, 12, 10], seed=1)
+    options = dict(regularization="l1", l1_method="cumulative", momentum=0.5, monitor_update_ema=0.1, verbose=False)
+    net.SGD((X[:40], y[:40]), 1, 10, 0.5, lmbda=5.0, **options)
+    for copy in (net, pickle.loads(pickle.dumps(net))):
+        s = copy._state
+        assert all(is_aligned(a) for a in (s.velocity, s.l1_applied, s.update_ema_weights))
+    again = pickle.loads(pickle.dumps(net))
+    net.SGD((X[40:80], y[40:80]), 1, 10, 0.5, lmbda=5.0, **options)
+    again.SGD((X[40:80], y[40:80]), 1, 10, 0.5, lmbda=5.0, **options)
+    np.testing.assert_array_equal(again.weights[0], net.weights[0])  # the copies hold the same state
+
+
+def test_training_state_of_network3_is_aligned_also_after_a_restore():
+    (X, y), _, _ = nndl.load_mnist(format="arrays")
+    net = n3.Network([n3.FullyConnectedLayer(784, 12), n3.SoftmaxLayer(12, 10)], mini_batch_size=10, seed=1)
+    net.update_mini_batch(X[:10], y[:10], 0.5, 5.0, 100, regularization="l1", l1_method="cumulative", momentum=0.5)
+    net._restore(net._snapshot())
+    assert is_aligned(net._state.velocity) and is_aligned(net._state.l1_applied)

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nndl/cache_line_vector.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/kernels.hpp"
 
@@ -31,7 +32,7 @@ template <class T>
 void scalar_fused_update(const T* delta, const T* const* in_rows, int64_t m, int64_t n_out, int64_t j_begin,
                          int64_t j_end, int64_t n_in, T* W, T* b, const UpdateStep<T>& step, T* velocity_w,
                          T* velocity_b, T* l1_applied_w, double* row_change) {
-    thread_local std::vector<T> g_row;  // one scratch row per thread, kept between calls
+    thread_local CacheLineVector<T> g_row;  // one scratch row per thread, kept between calls
     if (g_row.size() < static_cast<size_t>(n_in)) g_row.resize(static_cast<size_t>(n_in));
     fused_regularized_update(delta, in_rows, m, n_out, j_begin, j_end, n_in, W, b, step, velocity_w, velocity_b,
                              l1_applied_w, g_row.data(), row_change);

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "nndl/cache_line_vector.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/layers/conv_pool.hpp"
 #include "nndl/layers/dense.hpp"
@@ -123,9 +124,9 @@ int parts_for(const LayerStack& stack, int64_t rows, int threads) {
 template <class T>
 struct StackWorkspace {
     std::vector<std::unique_ptr<Layer<T>>> layers;
-    std::vector<std::vector<T>> out, delta;   // per layer, (m, out_size)
-    std::vector<std::vector<const T*>> rows;  // per layer: m pointers to its inputs (layer 0: rows of X)
-    std::vector<std::vector<double>> change;  // per layer, one per unit: from the fused update
+    std::vector<CacheLineVector<T>> out, delta;  // per layer, (m, out_size)
+    std::vector<std::vector<const T*>> rows;     // per layer: m pointers to its inputs (layer 0: rows of X)
+    std::vector<std::vector<double>> change;     // per layer, one per unit: from the fused update
 
     StackWorkspace(const LayerStack& stack, int64_t m) : layers(make_layers<T>(stack)) {
         const size_t L = layers.size();

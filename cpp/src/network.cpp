@@ -11,6 +11,7 @@
 #include <tuple>
 #include <vector>
 
+#include "nndl/cache_line_vector.hpp"
 #include "nndl/dropout_rng.hpp"
 #include "nndl/input_cache.hpp"
 #include "nndl/kernel_table.hpp"
@@ -56,7 +57,7 @@ int parts_for(const Architecture& arch, int64_t rows, int threads) {
 // the row pointers of every layer's inputs (layer 1: rows of X in mini-batch order).
 template <class T>
 struct Workspace {
-    std::vector<std::vector<T>> a, d, delta;      // index l = 1 .. L-1, each (m, sizes[l])
+    std::vector<CacheLineVector<T>> a, d, delta;  // index l = 1 .. L-1, each (m, sizes[l])
     std::vector<std::vector<const T*>> rows;      // index l: m pointers to the inputs of layer l
     std::vector<std::vector<double>> row_change;  // index l: sizes[l], from the fused update
 
@@ -256,7 +257,7 @@ struct Network2Steps {
     bool ema_weights;
     // The weights before each update, for the per-weight EMA of the update: the fused kernels
     // write the new weights in place, so the change is taken against this copy.
-    std::vector<T> before, before_t;
+    CacheLineVector<T> before, before_t;
 
     Network2Steps(const Architecture& arch_, const KernelTable<T>& kernels_, T* params_, const T* X_, const T* Y_,
                   int64_t n_, const int64_t* order_, int64_t mini_batch_size_, int64_t batch_end_,

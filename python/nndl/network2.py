@@ -16,7 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core
-from .alignment import aligned_zeros
+from .alignment import aligned_copy, aligned_zeros
 from .checks import check_real
 from .data.arrays import Arrays, checked_inputs, to_arrays
 from .network_base import NetworkBase
@@ -237,12 +237,12 @@ class Network(NetworkBase):
         opts, m = run.update, run.mini_batch_size
         params = self._parameters()
         if opts.momentum and self._state.velocity is None:
-            self._state.velocity = np.zeros_like(params)
+            self._state.velocity = aligned_zeros(params.shape, params.dtype)
         if opts.l1_method == "cumulative" and opts.l1_lmbda and self._state.l1_applied is None:
-            self._state.l1_applied = np.zeros_like(params)
+            self._state.l1_applied = aligned_zeros(params.shape, params.dtype)
         self._state.ema_tau = run.ema_tau or 0.0
         if run.ema_tau and self._state.update_ema_weights is None:
-            self._state.update_ema_weights = np.zeros_like(params)
+            self._state.update_ema_weights = aligned_zeros(params.shape, params.dtype)
         rule = _core.UpdateRule(
             opts.regularization, opts.l1_method, opts.eta, opts.lmbda, opts.l1_ratio, opts.n, opts.momentum
         )
@@ -379,7 +379,10 @@ class Network(NetworkBase):
         self._dropout_key = state["dropout_key"]
         velocity, l1_applied, l1_total, step, ema, started, ema_weights = state["train_state"]
         s = self._state
-        s.velocity, s.l1_applied, s.update_ema_weights = velocity, l1_applied, ema_weights
+        # Copied to 64-byte boundaries, as they were made (alignment.py); unpickled arrays are not.
+        s.velocity, s.l1_applied, s.update_ema_weights = (
+            None if a is None else aligned_copy(a) for a in (velocity, l1_applied, ema_weights)
+        )
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
     # dropout counter, shared with the reference engine's attribute of the same meaning

@@ -35,7 +35,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from . import _core
-from .alignment import aligned_require, aligned_zeros
+from .alignment import aligned_copy, aligned_require, aligned_zeros
 from .checks import check_choice, check_int
 from .data.arrays import is_array_form, to_arrays
 from .network3_layers import (
@@ -283,9 +283,9 @@ class Network:
     def _prepare_state(self, opts: UpdateOptions) -> None:
         s = self._state
         if opts.momentum and s.velocity is None:
-            s.velocity = np.zeros_like(self._params)
+            s.velocity = aligned_zeros(self._params.shape, self.dtype)
         if opts.l1_method == "cumulative" and opts.l1_lmbda and s.l1_applied is None:
-            s.l1_applied = np.zeros_like(self._params)
+            s.l1_applied = aligned_zeros(self._params.shape, self.dtype)
 
     def _run_batches(
         self,
@@ -344,8 +344,8 @@ class Network:
         params, velocity, l1_applied, l1_total, step, ema, started = snapshot
         self._params[...] = params
         s = self._state
-        s.velocity = None if velocity is None else velocity.copy()
-        s.l1_applied = None if l1_applied is None else l1_applied.copy()
+        s.velocity = None if velocity is None else aligned_copy(velocity)
+        s.l1_applied = None if l1_applied is None else aligned_copy(l1_applied)
         s.l1_total, s.step, s.update_ema, s.ema_started = l1_total, step, ema, started
 
     @exclusive

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nndl/architecture.hpp"
+#include "nndl/cache_line_vector.hpp"
 #include "nndl/input_cache.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/thread_pool.hpp"
@@ -147,15 +148,15 @@ class SparseFirstLayer {
     Range input_range(int parts, int p) const { return part_range(n_in, parts, p, kSparseChangeBlock); }
 
     const int64_t n_in, n_out, lanes, ld, groups;
-    std::vector<T> wt, velocity_t, l1_applied_t, ema_t;  // (n_in, ld), input-major
-    std::vector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
-    std::vector<T> value;
+    CacheLineVector<T> wt, velocity_t, l1_applied_t, ema_t;  // (n_in, ld), input-major
+    CacheLineVector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
+    CacheLineVector<T> value;
     std::vector<int64_t> count;
-    std::vector<int64_t> col_count;    // the nonzeros by input (sort_by_input): counts (per part),
-    std::vector<int32_t> col_example;  // examples and
-    std::vector<T> col_value;          // values, input k's from k * m
-    std::vector<T> delta_pad;          // (m, ld)
-    std::vector<double> row_change;    // sparse_update's change record, a sum per kSparseChangeBlock rows
+    std::vector<int64_t> col_count;        // the nonzeros by input (sort_by_input): counts (per part),
+    CacheLineVector<int32_t> col_example;  // examples and
+    CacheLineVector<T> col_value;          // values, input k's from k * m
+    CacheLineVector<T> delta_pad;          // (m, ld)
+    std::vector<double> row_change;        // sparse_update's change record, a sum per kSparseChangeBlock rows
     std::vector<double> bias_change;
 
   private:
@@ -181,11 +182,11 @@ class SparseFirstLayer {
             }
         });
     }
-    void to_input_major(const T* from, std::vector<T>& to) const {
+    void to_input_major(const T* from, CacheLineVector<T>& to) const {
         T* out = to.data();
         by_tiles([&](int64_t output_major, int64_t input_major) { out[input_major] = from[output_major]; });
     }
-    void to_output_major(const std::vector<T>& from, T* to) const {
+    void to_output_major(const CacheLineVector<T>& from, T* to) const {
         const T* in = from.data();
         by_tiles([&](int64_t output_major, int64_t input_major) { to[output_major] = in[input_major]; });
     }

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nndl/cache_line_vector.hpp"
 #include "nndl/layers/activation.hpp"
 #include "nndl/layers/convolution.hpp"
 #include "nndl/layers/layer.hpp"
@@ -44,16 +45,16 @@ constexpr int64_t kConvGradientBlock = 2;
 // tens of MB larger, and a fresh workspace's page faults then cost more than a short call's training.
 template <class T>
 struct ConvScratch {
-    std::vector<T> cols;                       // (patch_size, positions): im2col of the example
-    std::vector<T> patch_rows;                 // (positions, patch_stride): im2row of the example
+    CacheLineVector<T> cols;                   // (patch_size, positions): im2col of the example
+    CacheLineVector<T> patch_rows;             // (positions, patch_stride): im2row of the example
     std::vector<const T*> gathered_rows;       // (pooled): one filter's receptive fields at its maxima
     std::vector<const T*> block_rows;          // (blocks): one filter's partial sums, block after block
-    std::vector<T> ones;                       // (blocks): 1, the coefficients of that sum
-    std::vector<T> conv_out;                   // (F, positions): the convolution before pooling
-    std::vector<T> patch_errors;               // (positions, patch_size): the receptive fields' errors
+    CacheLineVector<T> ones;                   // (blocks): 1, the coefficients of that sum
+    CacheLineVector<T> conv_out;               // (F, positions): the convolution before pooling
+    CacheLineVector<T> patch_errors;           // (positions, patch_size): the receptive fields' errors
     std::vector<int64_t> position_count;       // per position: how many pooled errors have their maximum there
     std::vector<unsigned char> position_used;  // per position: whether any has
-    std::vector<T> position_errors;            // (positions, F): those errors, filters in order
+    CacheLineVector<T> position_errors;        // (positions, F): those errors, filters in order
     std::vector<const T*> position_filters;    // (positions, F): their filters' rows of W
 };
 
@@ -64,8 +65,8 @@ ConvScratch<T>& conv_scratch() {
 }
 
 // v's data, v grown to at least n elements first (never shrunk: the next call needs the same).
-template <class U>
-U* grown(std::vector<U>& v, int64_t n) {
+template <class Vector>
+typename Vector::value_type* grown(Vector& v, int64_t n) {
     if (v.size() < static_cast<size_t>(n)) v.resize(static_cast<size_t>(n));
     return v.data();
 }
@@ -222,13 +223,13 @@ class ConvPoolLayer final : public Layer<T> {
     PoolGeometry pool_;
     LayerActivation activation_;
     size_t weight_offset_, bias_offset_;
-    int64_t patch_stride_;                // patch_size rounded up to kPatchAlign
-    std::vector<T> ones_;                 // (F, positions) ones: the convolution has no derivative factor
-    std::vector<T> filter_gradient_;      // (F, patch_stride): summed over the mini-batch
-    std::vector<T> bias_gradient_;        // (F)
-    std::vector<int64_t> argmax_;         // (m, out_size): where each pooled maximum came from, in (F, positions)
-    std::vector<T> block_gradient_;       // (blocks, F, patch_stride): each block's sum of the filters' gradients
-    std::vector<T> block_bias_gradient_;  // (blocks, F): likewise for the biases
+    int64_t patch_stride_;                    // patch_size rounded up to kPatchAlign
+    CacheLineVector<T> ones_;                 // (F, positions) ones: the convolution has no derivative factor
+    CacheLineVector<T> filter_gradient_;      // (F, patch_stride): summed over the mini-batch
+    CacheLineVector<T> bias_gradient_;        // (F)
+    std::vector<int64_t> argmax_;             // (m, out_size): where each pooled maximum came from, in (F, positions)
+    CacheLineVector<T> block_gradient_;       // (blocks, F, patch_stride): each block's sum of the filters' gradients
+    CacheLineVector<T> block_bias_gradient_;  // (blocks, F): likewise for the biases
 };
 
 }  // namespace nndl

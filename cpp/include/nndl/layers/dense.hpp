@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "nndl/cache_line_vector.hpp"
 #include "nndl/dropout_rng.hpp"
 #include "nndl/layers/activation.hpp"
 #include "nndl/layers/layer.hpp"
@@ -101,9 +102,9 @@ class DenseLayer final : public Layer<T> {
     double p_dropout_;
     uint64_t layer_index_;
     size_t weight_offset_, bias_offset_;
-    std::vector<const T*> rows_;     // the inputs the forward pass used (after dropout), per example
-    std::vector<T> input_factor_;    // (m, n_in): 0 or 1/(1-p) with dropout, else 1
-    std::vector<T> dropped_inputs_;  // (m, n_in): inputs times their factor, with dropout
+    std::vector<const T*> rows_;         // the inputs the forward pass used (after dropout), per example
+    CacheLineVector<T> input_factor_;    // (m, n_in): 0 or 1/(1-p) with dropout, else 1
+    CacheLineVector<T> dropped_inputs_;  // (m, n_in): inputs times their factor, with dropout
 };
 
 }  // namespace nndl
