@@ -3,7 +3,12 @@ engine), and one nndl worker timing a configuration end to end (a count of secon
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 
 from nndl import bench, bench_grid, reference
 
@@ -70,6 +75,48 @@ def test_grid_report_measures_its_noise_on_the_rows_both_nndl_engines_run_alike(
     bench_grid.report(best, {"float64": 50.0, "float32": 100.0}, engines, 3, False, shapes, lines.append, {sparse})
     assert any("differ by up to 25% in this run (784-30-10, m=100, float32, 2 threads)" in line for line in lines)
     assert bench_grid.same_code_spread(best, shapes, {(shapes[0], m, dt, t) for (_, _, m, dt, t) in best}) is None
+
+
+def test_grid_report_gives_the_cross_core_round_trip_of_two_thread_rows():
+    shapes = ((784, 30, 10),)
+    best = {
+        (e, shapes[0], m, dt, t): 1.0
+        for e in ("nndl", "jax")
+        for m in bench_grid.MINI_BATCHES
+        for dt in bench_grid.DTYPES
+        for t in bench_grid.THREADS
+    }
+    far = (shapes[0], 100, "float64", 2)
+    lines = []
+    bench_grid.report(best, {}, ["nndl", "jax"], 3, False, shapes, lines.append, round_trips={far: 331.4})
+    header = next(line for line in lines if line.startswith("| shape"))
+    assert "| cross-core (ns) |" in header
+    column = header.split(" | ").index("cross-core (ns)")
+    cells = [line.split(" | ") for line in lines if line.startswith("| 784-30-10 | ")]
+    rows = {tuple(c[1:4]): c[column] for c in cells}
+    assert rows[("100", "float64", "2")] == "331"
+    assert rows[("100", "float64", "1")] == "" and rows[("10", "float64", "2")] == ""
+
+
+def test_cross_core_round_trip_is_measured_and_checks_its_arguments():
+    from nndl import _core
+
+    ns = _core.cross_core_round_trip_ns(2000, 2)
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert 1 < ns < 1e6
+    else:
+        assert np.isnan(ns)
+    for bad in (dict(rounds=0), dict(batches=0)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            _core.cross_core_round_trip_ns(**bad)
+    one_cpu = "import os; os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); from nndl import _core; "
+    out = subprocess.run(
+        [sys.executable, "-c", one_cpu + "print(_core.cross_core_round_trip_ns(100, 1))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "nan"
 
 
 # -- nndl bench --chapter6 ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "checked_array.hpp"
+#include "nndl/cross_core.hpp"
 #include "nndl/dropout_rng.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/thread_pool.hpp"
@@ -366,6 +367,17 @@ PYBIND11_MODULE(_core, m) {
         },
         py::arg("n"), "Threads for large mini-batches and evaluation, the caller included.");
     m.def("get_num_threads", &num_threads, "Threads for large mini-batches and evaluation, the caller included.");
+    m.def(
+        "cross_core_round_trip_ns",
+        [](int rounds, int batches) {
+            if (rounds < 1 || rounds > 100000000) throw py::value_error("rounds: must be in [1, 1e8]");
+            if (batches < 1 || batches > 1000) throw py::value_error("batches: must be in [1, 1000]");
+            py::gil_scoped_release release;
+            return cross_core_round_trip_ns(rounds, batches);
+        },
+        py::arg("rounds") = 20000, py::arg("batches") = 5,
+        "Nanoseconds of one cache line's round trip between the first two CPUs this process may run "
+        "on (the fastest of `batches` batches of `rounds`); NaN with fewer than two.");
     m.def(
         "fma_peak_gflops",
         [](py::object dtype, double seconds) {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import collections.abc
 import numpy
 import typing
-__all__: list[str] = ['Architecture', 'Dropout', 'LayerSpec', 'LayerStack', 'SparseInputCache', 'StackTrainState', 'TrainState', 'UpdateRule', 'backprop', 'dropout_uniform', 'evaluate', 'feedforward', 'fma_peak_gflops', 'get_num_threads', 'set_num_threads', 'set_simd', 'simd_info', 'stack_backprop', 'stack_evaluate', 'stack_feedforward', 'train_minibatches', 'train_stack_minibatches']
+__all__: list[str] = ['Architecture', 'Dropout', 'LayerSpec', 'LayerStack', 'SparseInputCache', 'StackTrainState', 'TrainState', 'UpdateRule', 'backprop', 'cross_core_round_trip_ns', 'dropout_uniform', 'evaluate', 'feedforward', 'fma_peak_gflops', 'get_num_threads', 'set_num_threads', 'set_simd', 'simd_info', 'stack_backprop', 'stack_evaluate', 'stack_feedforward', 'train_minibatches', 'train_stack_minibatches']
 class Architecture:
     def __init__(self, sizes: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], activations: collections.abc.Sequence[str], cost: str) -> None:
         ...
@@ -135,6 +135,10 @@ class StackTrainState:
 def backprop(arch: Architecture, params: numpy.ndarray, X: numpy.ndarray, Y: numpy.ndarray) -> numpy.ndarray:
     """
     Gradient of the cost summed over the rows of X, laid out as params.
+    """
+def cross_core_round_trip_ns(rounds: typing.SupportsInt | typing.SupportsIndex = 20000, batches: typing.SupportsInt | typing.SupportsIndex = 5) -> float:
+    """
+    Nanoseconds of one cache line's round trip between the first two CPUs this process may run on (the fastest of `batches` batches of `rounds`); NaN with fewer than two.
     """
 def dropout_uniform(key: typing.SupportsInt | typing.SupportsIndex, step: typing.SupportsInt | typing.SupportsIndex, example: typing.SupportsInt | typing.SupportsIndex, layer: typing.SupportsInt | typing.SupportsIndex, unit: typing.SupportsInt | typing.SupportsIndex) -> float:
     """

@@ -253,7 +253,14 @@ def worker_main(engine: str, threads: int) -> int:
             answer: dict[str, Any] = {dt: _core.fma_peak_gflops(np.dtype(dt), 0.3) for dt in ("float64", "float32")}
         else:
             c = Config(engine, tuple(request["sizes"]), request["m"], request["dtype"], threads, request["images"])
+            far = 0.0
+            if engine == "nndl" and threads > 1:  # where the host has the cores now (split_trial.hpp)
+                from nndl import _core
+
+                far = _core.cross_core_round_trip_ns()
             answer = {"seconds": worker.time(c)}
+            if engine == "nndl" and threads > 1:
+                answer["round_trip_ns"] = max(far, _core.cross_core_round_trip_ns())
             if engine == "nndl":
                 import nndl
 
@@ -333,6 +340,7 @@ def run_grid(
     best: dict[tuple[Any, ...], float] = {}
     sparse_rows: set[tuple[Any, ...]] = set()
     first_epochs: dict[tuple[Any, ...], float] = {}
+    round_trips: dict[tuple[Any, ...], float] = {}  # nndl's two-thread rows: measured around their best time
     peaks: dict[str, float] = {}
     try:
         for rep in range(repeats):
@@ -340,6 +348,8 @@ def run_grid(
                 answer = workers[(c.engine, c.threads)].ask(
                     {"sizes": list(c.sizes), "m": c.m, "dtype": c.dtype, "images": c.images}
                 )
+                if answer["seconds"] < best.get(c.key(), float("inf")) and "round_trip_ns" in answer:
+                    round_trips[(c.sizes, c.m, c.dtype, c.threads)] = answer["round_trip_ns"]
                 best[c.key()] = min(best.get(c.key(), float("inf")), answer["seconds"])
                 if answer.get("sparse"):
                     sparse_rows.add((c.sizes, c.m, c.dtype, c.threads))
@@ -353,7 +363,7 @@ def run_grid(
     finally:
         for w in workers.values():
             w.close()
-    report(best, peaks, engines, repeats, quick, shapes, log, sparse_rows, first_epochs)
+    report(best, peaks, engines, repeats, quick, shapes, log, sparse_rows, first_epochs, round_trips)
     return 0
 
 
@@ -367,6 +377,7 @@ def report(
     log: Callable[[str], None],
     sparse_rows: set[tuple[Any, ...]] | None = None,
     first_epochs: dict[tuple[Any, ...], float] | None = None,
+    round_trips: dict[tuple[Any, ...], float] | None = None,
 ) -> None:
     log(f"# nndl bench --grid: one epoch of 50,000 MNIST images, sigmoid, cross-entropy, L1 lmbda {LMBDA}, eta {ETA}")
     log(
@@ -377,19 +388,29 @@ def report(
     others = [e for e in engines if e not in NNDL_ENGINES]
     sparse_rows = sparse_rows or set()
     first_epochs = first_epochs or {}
+    round_trips = round_trips or {}
     log("")
     log(
         f"nndl's times are epochs of a {RUN_EPOCHS}-epoch SGD call after its first (the mean of the later"
         " epochs); 'nndl 1st epoch' is the first, which also keeps the inputs' nonzeros where the sparse"
         " path reads 8-bit pixels."
     )
+    if round_trips:
+        log(
+            "'cross-core (ns)': one cache line's round trip between the two cores, measured just before and after"
+            " nndl's best two-thread time (the larger); about 50 ns when the host has the two virtual CPUs near"
+            " each other, 300 ns and more when far apart, when two threads cannot gain much and nndl times"
+            " both ways and keeps the faster."
+        )
     log(
         "| shape | m | dtype | threads | nndl first layer | "
         + " | ".join(f"{e} (s)" for e in engines)
         + (" | nndl 1st epoch (s)" if first_epochs else "")
+        + (" | cross-core (ns)" if round_trips else "")
         + " | nndl % of FMA peak | fastest other / nndl |"
     )
-    log("|---|---:|---|---:|---|" + "---:|" * (len(engines) + bool(first_epochs)) + "---:|---:|")
+    extra = bool(first_epochs) + bool(round_trips)
+    log("|---|---:|---|---:|---|" + "---:|" * (len(engines) + extra) + "---:|---:|")
     ratios: dict[tuple[Any, ...], float] = {}
     for s in shapes:
         for m in MINI_BATCHES:
@@ -408,6 +429,8 @@ def report(
                     path = "sparse" if (s, m, dt, t) in sparse_rows else "dense"
                     if first_epochs:
                         row.append(f"{first_epochs[(s, m, dt, t)]:.3f}" if (s, m, dt, t) in first_epochs else "")
+                    if round_trips:
+                        row.append(f"{round_trips[(s, m, dt, t)]:.0f}" if (s, m, dt, t) in round_trips else "")
                     log(f"| {label(s)} | {m} | {dt} | {t} | {path} | " + " | ".join(row) + f" | {pct} | {ratio} |")
     log("")
     noise = same_code_spread(best, shapes, sparse_rows) if "nndl-dense" in engines and "nndl" in engines else None

@@ -4,7 +4,8 @@
 // - a mini-batch is split between threads twice: forward and backward by examples (each example
 //   is independent), then the regularized update by output units (each unit's parameters are
 //   independent); every number is computed by one thread in the same order whatever the split,
-//   so results are the same for any thread count;
+//   so results are the same for any thread count; whether a call splits at all is timed at its
+//   start (split_trial.hpp);
 // - each part checks its own input rows for NaN and infinity as it first reads them, and a
 //   mini-batch holding one is not applied (its position is returned);
 // - the cumulative L1 penalty and the mini-batch counter advance once per applied mini-batch;
@@ -13,10 +14,12 @@
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <vector>
 
+#include "nndl/split_trial.hpp"
 #include "nndl/thread_pool.hpp"
 #include "nndl/train.hpp"
 #include "nndl/update_rule.hpp"
@@ -35,7 +38,8 @@ inline double fixed_order_sum(const std::vector<double>& values) {
 }
 
 // Mini-batches [batch_begin, batch_end) of an epoch of n examples. `steps` is the front's network:
-//   int  start(batch, first, m)          point at the mini-batch's m examples; returns the parts to split it in
+//   int  start(batch, first, m)          point at the mini-batch's m examples; returns the most parts its work
+//                                        pays for (the loop splits in that many or runs whole: split_trial.hpp)
 //   long forward_backward(p, parts, m)   forward and backward of part p's examples; -1, or the first row
 //                                        (in the mini-batch) of that part holding a NaN or an infinity
 //   void update(p, parts, m, step)       the regularized update of part p's units
@@ -47,10 +51,14 @@ ChunkResult train_loop(Steps& steps, int64_t n, int64_t mini_batch_size, int64_t
                        const UpdateRule& rule, TrainState<T>& state, double num_weights, int threads) {
     ChunkResult result;
     std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
+    SplitTrial split;
     for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
         const int64_t first = batch * mini_batch_size;
         const int64_t m = std::min(mini_batch_size, n - first);
-        const int parts = steps.start(batch, first, m);
+        const int offered = steps.start(batch, first, m);
+        const int parts = split.parts(offered);
+        const bool timed = split.timing(offered);
+        const auto began = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
         parallel_for(parts,
                      [&](int p) { part_nonfinite[static_cast<size_t>(p)] = steps.forward_backward(p, parts, m); });
@@ -66,6 +74,7 @@ ChunkResult train_loop(Steps& steps, int64_t n, int64_t mini_batch_size, int64_t
         steps.before_update(m, parts);
         parallel_for(parts, [&](int p) { steps.update(p, parts, m, step); });
         const double abs_change = steps.after_update(m);
+        if (timed) split.record(seconds_since(began));
         ++state.step;
         ++result.batches_done;
         if (state.ema_tau > 0) {
