@@ -21,10 +21,10 @@ def params(net):
     return [p.copy() for p in list(net.weights) + list(net.biases)]
 
 
-def train(threads, X, y, **kwargs):
+def train(threads, X, y, epochs=1, **kwargs):
     nndl.set_num_threads(threads)
     net = nndl.Network([784, 30, 10], seed=7, dtype=kwargs.pop("dtype", np.float64))
-    history = net.SGD((X, y), 1, 100, 0.5, lmbda=5.0, verbose=False, **kwargs)
+    history = net.SGD((X, y), epochs, 100, 0.5, lmbda=5.0, verbose=False, **kwargs)
     return net, history
 
 
@@ -142,3 +142,15 @@ def _train_in_child(X, y):
     nndl.set_num_threads(1)
     nndl.set_num_threads(2)
     return train(2, X, y, regularization="l1")[0].weights[0]
+
+
+def test_training_over_many_calls_is_the_same_with_one_and_two_threads(restore_threads, mnist_arrays):
+    """Each engine call times its first mini-batches split and whole, and the network's next calls
+    reuse what it found (split_trial.hpp): whichever way a mini-batch runs, its numbers are the same.
+    12,000 examples at m=100 are two calls an epoch, six in all."""
+    (X, y), _, _ = mnist_arrays
+    runs = [train(t, X[:12000], y[:12000], epochs=3, monitor_update_ema=0.1) for t in (1, 2)]
+    (one, h1), (two, h2) = runs
+    for a, b in zip(params(one), params(two)):
+        np.testing.assert_array_equal(a, b)
+    assert h1.update_ema == h2.update_ema

@@ -49,6 +49,7 @@ const int64_t* checked_labels(py::array& labels, int64_t n, int64_t classes, con
 struct PyStackState {
     std::optional<py::array> velocity, l1_applied;
     double l1_total = 0.0;
+    SplitMemory split;  // not seen from Python: a cache of the speed of splitting, not a result
     uint64_t step = 0;
     double update_ema = 0.0, ema_tau = 0.0;
     bool ema_started = false;
@@ -87,6 +88,7 @@ std::tuple<int64_t, bool, int64_t> train_typed(const LayerStack& stack, py::arra
         state.l1_applied = checked_array<T>(*py_state.l1_applied, "l1_applied", {P}, true);
     }
     state.l1_total = py_state.l1_total;
+    state.split = py_state.split;
     state.step = py_state.step;
     state.update_ema = py_state.update_ema;
     state.ema_tau = py_state.ema_tau;
@@ -98,6 +100,7 @@ std::tuple<int64_t, bool, int64_t> train_typed(const LayerStack& stack, py::arra
                                             dropout_key, state);
     }
     py_state.l1_total = state.l1_total;
+    py_state.split = state.split;
     py_state.step = state.step;
     py_state.update_ema = state.update_ema;
     py_state.ema_started = state.ema_started;

@@ -65,6 +65,7 @@ L1Method parse_l1_method(const std::string& name) {
 struct PyTrainState {
     std::optional<py::array> velocity, l1_applied, update_ema_weights;
     double l1_total = 0.0;
+    SplitMemory split;  // not seen from Python: a cache of the speed of splitting, not a result
     uint64_t step = 0;
     double update_ema = 0.0, ema_tau = 0.0;
     bool ema_started = false;
@@ -142,6 +143,7 @@ std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& a
     if (py_state.update_ema_weights && py_state.ema_tau > 0)
         state.update_ema_weights = checked_array<T>(*py_state.update_ema_weights, "update_ema_weights", {P}, true);
     state.l1_total = py_state.l1_total;
+    state.split = py_state.split;
     state.step = py_state.step;
     state.update_ema = py_state.update_ema;
     state.ema_tau = py_state.ema_tau;
@@ -155,6 +157,7 @@ std::tuple<int64_t, bool, int64_t> train_minibatches_typed(const Architecture& a
                                       state, sparse_inputs, cache);
     }
     py_state.l1_total = state.l1_total;
+    py_state.split = state.split;
     py_state.step = state.step;
     py_state.update_ema = state.update_ema;
     py_state.ema_started = state.ema_started;

@@ -51,7 +51,7 @@ ChunkResult train_loop(Steps& steps, int64_t n, int64_t mini_batch_size, int64_t
                        const UpdateRule& rule, TrainState<T>& state, double num_weights, int threads) {
     ChunkResult result;
     std::vector<int64_t> part_nonfinite(static_cast<size_t>(threads));
-    SplitTrial split;
+    SplitTrial split(state.split);
     for (int64_t batch = batch_begin; batch < batch_end; ++batch) {
         const int64_t first = batch * mini_batch_size;
         const int64_t m = std::min(mini_batch_size, n - first);

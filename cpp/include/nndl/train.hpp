@@ -6,6 +6,7 @@
 
 #include "nndl/architecture.hpp"
 #include "nndl/input_cache.hpp"
+#include "nndl/split_trial.hpp"
 #include "nndl/update_rule.hpp"
 
 namespace nndl {
@@ -24,6 +25,7 @@ struct TrainState {
     // entries hold each weight's own EMA of its signed change per mini-batch (bias entries unused):
     // E <- (1 - tau) E + tau dW, started at the first dW together with update_ema.
     T* update_ema_weights = nullptr;
+    SplitMemory split;  // whether splitting mini-batches between threads paid (split_trial.hpp)
 };
 
 struct Dropout {
