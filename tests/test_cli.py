@@ -191,6 +191,8 @@ def test_bench_quick_runs_every_engine_and_reports_every_target(tmp_path):
     torch_rows = [line for line in targets if "PyTorch" in line]
     assert len(targets) - len(torch_rows) == 9 and len(torch_rows) in (0, 4)
     assert f"{sum(line.endswith('| met |') for line in targets)} of {len(targets)} targets met" in out
+    if len(os.sched_getaffinity(0)) >= 2:  # two-thread rows say how far apart the two cores were
+        assert "cross-core round trip before each two-thread row: " in out
 
 
 def test_progress_bar_renders():

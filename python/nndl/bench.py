@@ -301,8 +301,11 @@ def main(argv: list[str] | None = None) -> int:
 
     times: dict[str, list[float]] = {label: [] for label, _ in configs}
     peaks: dict[str, list[float]] = {"float64": [], "float32": []}
+    round_trips: list[float] = []  # between the two cores: their two-thread rows depend on it (nndl bench --grid)
     for rep in range(repeats):
         for label, run in configs:
+            if "2 threads" in label:
+                round_trips.append(_core.cross_core_round_trip_ns())
             times[label].append(run())
         for name, dt in (("float64", np.float64), ("float32", np.float32)):
             peaks[name].append(_core.fma_peak_gflops(dt, 0.3))
@@ -332,6 +335,13 @@ def main(argv: list[str] | None = None) -> int:
         f"measured FMA peak (one core, {info['path']}): float64 {peak['float64']:.1f} GFLOP/s, "
         f"float32 {peak['float32']:.1f} GFLOP/s"
     )
+    measured = [ns for ns in round_trips if np.isfinite(ns)]
+    if measured:
+        print(
+            f"cross-core round trip before each two-thread row: {min(measured):.0f}-{max(measured):.0f} ns, median "
+            f"{statistics.median(measured):.0f} (about 50 ns with the cores near each other; two threads gain little "
+            "when they are far apart)"
+        )
     print()
     print("| engine | epoch (s) | GFLOP/s | % of FMA peak |")
     print("|---|---:|---:|---:|")
