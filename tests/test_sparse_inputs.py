@@ -357,7 +357,7 @@ def test_the_automatic_choice_counts_on_the_input_cache(mnist_arrays, rng):
     assert pixel_inputs(X) and pixel_inputs(X.astype(np.float32)) and pixel_inputs(np.rint(X * 255) / 256)
     assert not pixel_inputs(X + 1e-3 * (X != 0))
     assert not pixel_inputs(rng.random((100, 784)) * (rng.random((100, 784)) < 0.2))
-    assert KEPT_MIN_OUTPUT_VECTORS == {"avx512": 2} and KEPT_MIN_EPOCHS == 3 and KEPT_MIN_MINI_BATCH == 32
+    assert KEPT_MIN_OUTPUT_VECTORS == {"avx512": 2, "avx2": 3} and KEPT_MIN_EPOCHS == 3 and KEPT_MIN_MINI_BATCH == 32
     # float32 30 units: 2 vectors on AVX-512, under MIN_OUTPUT_VECTORS
     assert not sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx512")
     assert sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx512", epochs=3)
@@ -366,10 +366,14 @@ def test_the_automatic_choice_counts_on_the_input_cache(mnist_arrays, rng):
     assert not sparse_inputs_pay_on(X, 30, np.float32, 31, 784, "avx512", epochs=30)
     assert not sparse_inputs_pay_on(X, 16, np.float32, 100, 784, "avx512", epochs=30)  # 1 vector
     assert sparse_inputs_pay_on(X, 20, np.float64, 100, 784, "avx512", epochs=30)  # 3 vectors
-    assert not sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx2", epochs=30)  # not measured there
+    assert sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx2", epochs=3)  # 4 vectors of AVX2
+    assert sparse_inputs_pay_on(X, 24, np.float32, 100, 784, "avx2", epochs=3)  # 3
+    assert not sparse_inputs_pay_on(X, 16, np.float32, 100, 784, "avx2", epochs=30)  # 2
+    assert not sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx2", epochs=30)
+    assert not sparse_inputs_pay_on(X, 24, np.float32, 100, 784, "baseline", epochs=30)  # 6: not measured there
     assert not sparse_inputs_pay_on(X + 1e-3 * (X != 0), 30, np.float32, 100, 784, "avx512", epochs=30)
     assert not sparse_inputs_pay_on(np.ones((100, 784)) / 255, 30, np.float32, 100, 784, "avx512", epochs=30)
-    on_avx512 = nndl.simd_info()["path"] == "avx512"
+    kept_path = nndl.simd_info()["path"] in ("avx512", "avx2")
     net = nndl.Network([784, 30, 10], dtype=np.float32)
-    assert net._first_layer_reads_sparse(X, None, 100, 3) == on_avx512
+    assert net._first_layer_reads_sparse(X, None, 100, 3) == kept_path
     assert not net._first_layer_reads_sparse(X, None, 100, 2)

@@ -41,6 +41,15 @@ units [2] 1.26 (784-30-10: 0.063 against 0.050 s) and 1.09 (784-30-30-30-10), fl
 ms more than a dense one at 784-30-10 float32 m = 100 (0.093 against 0.063 s), so the saving of 13 ms
 an epoch repays it from the third epoch: ``KEPT_MIN_OUTPUT_VECTORS`` applies to calls of at least
 ``KEPT_MIN_EPOCHS`` epochs with mini-batches of at least ``KEPT_MIN_MINI_BATCH``, on pixel data.
+
+The same on AVX2, measured 2026-12-05 on a machine of this project's kind whose guest did not
+expose AVX-512 (so ``avx2`` was the kernel set in use, on the hardware it was written for), one
+core, SGD calls of 3-4 epochs alternating sparse and dense, best of 3 (dense / sparse, later epochs;
+the first epoch's extra cost in brackets): at m = 100, float32 30 units [4] 1.58 (0.062 against
+0.097 s; +23 ms) and 1.44 (784-30-30-30-10), float32 24 units [3] 1.24 (+30 ms: about even in a call
+of 3 epochs, ahead from the fourth), float64 12 units [3] 1.64 and 20 units [5] 2.23, float32 10
+units [2] 0.89; at m = 32, float32 30 units 1.32; at m = 10, float32 30 units 1.20 and float64 20
+units 1.36 (+43 and +33 ms: m = 10 stays under ``KEPT_MIN_MINI_BATCH``). The AVX2 threshold is 3.
 """
 
 from __future__ import annotations
@@ -55,8 +64,8 @@ MAX_DENSITY = 0.3
 #: First layers of fewer vectors of outputs than this stay dense, per kernel set (others: 7).
 MIN_OUTPUT_VECTORS = {"avx512": 4, "avx2": 7, "baseline": 7}
 #: With the input cache (calls of KEPT_MIN_EPOCHS epochs or more, mini-batches of KEPT_MIN_MINI_BATCH or
-#: more, 8-bit pixel inputs): the threshold where it was measured, AVX-512.
-KEPT_MIN_OUTPUT_VECTORS = {"avx512": 2}
+#: more, 8-bit pixel inputs): the thresholds where they were measured, AVX-512 and AVX2.
+KEPT_MIN_OUTPUT_VECTORS = {"avx512": 2, "avx2": 3}
 KEPT_MIN_EPOCHS = 3
 KEPT_MIN_MINI_BATCH = 32
 #: Bytes per vector of each kernel set (the scalar set: one value).
