@@ -49,7 +49,14 @@ the first epoch's extra cost in brackets): at m = 100, float32 30 units [4] 1.58
 0.097 s; +23 ms) and 1.44 (784-30-30-30-10), float32 24 units [3] 1.24 (+30 ms: about even in a call
 of 3 epochs, ahead from the fourth), float64 12 units [3] 1.64 and 20 units [5] 2.23, float32 10
 units [2] 0.89; at m = 32, float32 30 units 1.32; at m = 10, float32 30 units 1.20 and float64 20
-units 1.36 (+43 and +33 ms: m = 10 stays under ``KEPT_MIN_MINI_BATCH``). The AVX2 threshold is 3.
+units 1.36 (+43 and +33 ms). The AVX2 threshold is 3.
+
+Under mini-batch 32 the first epoch's extra cost takes longer to repay. On AVX2 at m = 10 (4-epoch
+calls, best of 3): float32 30 units [4] 1.19 (0.091 against 0.108 s, +42 ms), 784-30-30-30-10 1.15
+(0.129 against 0.149, +43 ms), float64 12 units [3] 1.16, float32 24 units [3] 0.96. A call of 3
+epochs is then about even (784-30-10 float32: 0.332 against 0.325 s in all) and one of 4 ahead
+(0.424 against 0.433 s; 30 epochs: 2.8 against 3.2 s): ``KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS`` applies
+from ``KEPT_SMALL_BATCH_MIN_EPOCHS`` epochs. On AVX-512, m = 10 gained nothing at 2 vectors (above).
 """
 
 from __future__ import annotations
@@ -68,6 +75,9 @@ MIN_OUTPUT_VECTORS = {"avx512": 4, "avx2": 7, "baseline": 7}
 KEPT_MIN_OUTPUT_VECTORS = {"avx512": 2, "avx2": 3}
 KEPT_MIN_EPOCHS = 3
 KEPT_MIN_MINI_BATCH = 32
+#: The same under KEPT_MIN_MINI_BATCH, in calls of KEPT_SMALL_BATCH_MIN_EPOCHS epochs or more: where measured.
+KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS = {"avx2": 4}
+KEPT_SMALL_BATCH_MIN_EPOCHS = 4
 #: Bytes per vector of each kernel set (the scalar set: one value).
 VECTOR_BYTES = {"avx512": 64, "avx2": 32, "baseline": 16}
 #: Rows of the training inputs sampled to measure their density.
@@ -150,14 +160,17 @@ def sparse_inputs_pay_on(
     allows the sparse path: the sample costs 0.4-0.7 ms per SGD call (1,000 MNIST rows), about a
     hundredth of a 784-30-10 float32 epoch at mini-batch 100, where the answer is dense whatever it
     says. In a call of ``epochs`` epochs the input cache may lower the width threshold
-    (``KEPT_MIN_OUTPUT_VECTORS``), for pixel data."""
+    (``KEPT_MIN_OUTPUT_VECTORS``, and ``KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS`` for small mini-batches),
+    for pixel data."""
     if shape_allows_sparse(first_layer_width, dtype, mini_batch_size, n_in, kernel_set):
         return input_density(X) <= MAX_DENSITY
-    kept = KEPT_MIN_OUTPUT_VECTORS.get(kernel_set)
+    if mini_batch_size >= KEPT_MIN_MINI_BATCH:
+        kept, min_epochs = KEPT_MIN_OUTPUT_VECTORS.get(kernel_set), KEPT_MIN_EPOCHS
+    else:
+        kept, min_epochs = KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS.get(kernel_set), KEPT_SMALL_BATCH_MIN_EPOCHS
     if (
         kept is None
-        or epochs < KEPT_MIN_EPOCHS
-        or mini_batch_size < KEPT_MIN_MINI_BATCH
+        or epochs < min_epochs
         or gather_bytes(mini_batch_size, n_in, dtype) > MAX_GATHER_BYTES
         or output_vectors(first_layer_width, dtype, kernel_set) < kept
     ):
