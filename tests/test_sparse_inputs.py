@@ -99,12 +99,13 @@ def test_sparse_gives_the_dense_bits_on_odd_shapes(simd, rng, dtype, n_in, sizes
 @pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("rule", ["l1", "l1-cumulative-momentum"])
-@pytest.mark.parametrize("hidden, m", [(30, 10), (30, 40), (12, 33), (16, 10)])
+@pytest.mark.parametrize("hidden, m", [(30, 10), (30, 40), (12, 33), (16, 10), (128, 10)])
 def test_sparse_gives_the_dense_bits_on_rows_of_one_tile(simd, rng, dtype, rule, hidden, m):
     """Rows of the update that are one tile wide go through a loop of their own: 30 outputs are 4
     vectors of float64 on AVX-512 (in pairs of rows from m=32) and 2 of float32, and 4 of float32 on
     AVX2; 12 and 16 outputs are 2 vectors of float64 on AVX-512 and of float32 on AVX2, 16 are 4 of
-    float64 on AVX2."""
+    float64 on AVX2. A whole tile of the widest kind: 30 float64 outputs on AVX2 (8 vectors), 128
+    float64 on AVX-512 (16 vectors)."""
     X, y = sparse_data(rng, 200, 50, 0.3, 10)
     dense, _ = train(False, X, y, [50, hidden, 10], dtype, m=m, **RULES[rule])
     sparse, _ = train(True, X, y, [50, hidden, 10], dtype, m=m, **RULES[rule])
