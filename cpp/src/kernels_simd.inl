@@ -715,7 +715,7 @@ NNDL_INLINE V minus_l1_sign(V v, V w, const UpdateConstants<V>& c) {
 // tile of weights (with_shrink), not for every vector of the tile's unrolled loop: GCC kept the
 // test there, with a reload of l2_shrink from the stack, about five instructions a vector of
 // weights. On AVX2 (a guest without AVX-512, one core, 4 alternating rounds) the book's 784-30-10
-// float64 m=10: 0.134-0.136 -> 0.118-0.121 s an epoch.
+// float64 m=10: 0.133-0.137 -> 0.121-0.122 s an epoch.
 template <bool kShrink>
 using ShrinkIs = std::bool_constant<kShrink>;
 
