@@ -32,9 +32,9 @@ def aligned_zeros(shape: int | tuple[int, ...], dtype: np.dtype | type) -> np.nd
     return out
 
 
-def aligned_copy(a: np.ndarray) -> np.ndarray:
-    """A C-contiguous copy of ``a`` starting on a 64-byte boundary."""
-    out = aligned_empty(a.shape, a.dtype)
+def aligned_copy(a: np.ndarray, dtype: np.dtype | type | None = None) -> np.ndarray:
+    """A C-contiguous copy of ``a`` (as ``dtype``, if given) starting on a 64-byte boundary."""
+    out = aligned_empty(a.shape, a.dtype if dtype is None else dtype)
     out[...] = a
     return out
 
@@ -48,6 +48,4 @@ def aligned_require(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
     aligned copy (a copy is made anyway, so it may as well be aligned)."""
     if a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned:
         return np.require(a, dtype=dtype, requirements=["C", "A"])  # no copy; the dtype made canonical (memmaps)
-    out = aligned_empty(a.shape, dtype)
-    out[...] = a
-    return out
+    return aligned_copy(a, dtype)

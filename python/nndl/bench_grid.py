@@ -253,14 +253,14 @@ def worker_main(engine: str, threads: int) -> int:
             answer: dict[str, Any] = {dt: _core.fma_peak_gflops(np.dtype(dt), 0.3) for dt in ("float64", "float32")}
         else:
             c = Config(engine, tuple(request["sizes"]), request["m"], request["dtype"], threads, request["images"])
-            far = 0.0
+            before = 0.0
             if engine == "nndl" and threads > 1:  # where the host has the cores now (split_trial.hpp)
                 from nndl import _core
 
-                far = _core.cross_core_round_trip_ns()
+                before = _core.cross_core_round_trip_ns()
             answer = {"seconds": worker.time(c)}
             if engine == "nndl" and threads > 1:
-                answer["round_trip_ns"] = max(far, _core.cross_core_round_trip_ns())
+                answer["round_trip_ns"] = max(before, _core.cross_core_round_trip_ns())
             if engine == "nndl":
                 import nndl
 
