@@ -121,8 +121,7 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     const double gather_us = microseconds_per_call(reps, gather);
     gather(0);
     const double forward_us = microseconds_per_call(reps, [&](int) {
-        kernels.sparse_forward(sparse.index.data(), sparse.value.data(), sparse.count.data(), m, kPixels,
-                               sparse.wt.data(), sparse.ld, b, H, z.data());
+        kernels.sparse_forward(sparse.input_rows(0), m, kPixels, sparse.wt.data(), sparse.ld, b, H, z.data());
     });
     sparse.pad_deltas(delta.data(), 0, m);
     const nndl::Range inputs = sparse.input_range(1, 0);

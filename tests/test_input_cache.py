@@ -58,13 +58,16 @@ def pixels(rng, n, n_in, density, scale=255, dtype=np.float64):
     return (q / scale).astype(dtype)
 
 
+# 30 units: the forward product's narrow tiles on AVX-512 (and float32 on AVX2), which read one
+# example at a time; 100 units: its wide tiles, which read the examples group by group.
 @pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_mnist_is_kept_and_gives_the_dense_bits(simd, caches, mnist_arrays, dtype):
+@pytest.mark.parametrize("hidden", [30, 100])
+def test_mnist_is_kept_and_gives_the_dense_bits(simd, caches, mnist_arrays, dtype, hidden):
     (X, y), _, _ = mnist_arrays
     X, y = X[:1500], y[:1500]
-    dense = train(False, X, y, [784, 30, 10], dtype, **L1)
-    sparse = train(True, X, y, [784, 30, 10], dtype, **L1)
+    dense = train(False, X, y, [784, hidden, 10], dtype, **L1)
+    sparse = train(True, X, y, [784, hidden, 10], dtype, **L1)
     assert_same_bits(dense, sparse)
     (cache,) = caches
     assert cache.scale == 255
@@ -137,13 +140,13 @@ def test_pixels_over_256_and_rounded_in_float32(caches, rng, dtype):
         assert caches[-1].examples_kept == 400
 
 
-def test_a_full_cache_keeps_what_fits(monkeypatch, mnist_arrays):
+@pytest.mark.parametrize("sizes", [[784, 30, 10], [784, 100, 10]])
+def test_a_full_cache_keeps_what_fits(monkeypatch, mnist_arrays, sizes):
+    """Mini-batches then mix kept examples with gathered ones, in the sort and the forward product."""
     (X, y), _, _ = mnist_arrays
     X, y = X[:1000], y[:1000]
     made = recording(monkeypatch, max_bytes=100_000)  # about 200 MNIST images
-    assert_same_bits(
-        train(False, X, y, [784, 30, 10], np.float64, **L1), train(True, X, y, [784, 30, 10], np.float64, **L1)
-    )
+    assert_same_bits(train(False, X, y, sizes, np.float64, **L1), train(True, X, y, sizes, np.float64, **L1))
     (cache,) = made
     assert cache.max_bytes == 100_000
     assert 100 < cache.examples_kept < 400

@@ -1232,15 +1232,47 @@ constexpr int64_t kSparseForwardStack = 48 * 1024;
 // epochs, best of 9 alternating rounds, the book's 784-30-10 float64 m=10 0.139 -> 0.136 s).
 constexpr int kOneExampleTile = 4;
 
+// One example's nonzeros, read by entry number: gathered into its slots (input numbers and values),
+// or kept by the input cache (input numbers in 2 bytes and pixel codes, decoded through its table).
+// The same values either way, so the same sums.
+template <class T>
+struct GatheredEntries {
+    const int32_t* index;
+    const T* value;
+    NNDL_INLINE int64_t input(int64_t e) const { return index[e]; }
+    NNDL_INLINE T x(int64_t e) const { return value[e]; }
+};
+template <class T>
+struct KeptEntries {
+    const uint16_t* inputs;
+    const uint8_t* codes;
+    const T* decoded;
+    NNDL_INLINE int64_t input(int64_t e) const { return inputs[e]; }
+    NNDL_INLINE T x(int64_t e) const { return decoded[codes[e]]; }
+};
+
+// Calls body(entries, first) for example i of `rows`: its entries, and first[g] the first entry of
+// its group g (L + 1 of them), from its kept record or its slots (slot_first: g * cap, the tail's).
+template <class T, class Body>
+NNDL_INLINE void with_example_entries(const SparseInputRows<T>& rows, int64_t i, int64_t n_in, int64_t groups,
+                                      const int64_t* slot_first, Body body) {
+    if (rows.kept && rows.kept[i].counts) {
+        const KeptNonzeros& kept = rows.kept[i];
+        body(KeptEntries<T>{kept.inputs, kept.codes, rows.decoded}, rows.kept_first + i * groups);
+    } else {
+        body(GatheredEntries<T>{rows.index + i * n_in, rows.value + i * n_in}, slot_first);
+    }
+}
+
 // acc[v] += x * Wt[k][j0 + v*L ...] for the entries [e, end) of an example's group, in order.
-template <class T, int JV>
-NNDL_INLINE void add_group_entries(typename Simd<T>::vec (&acc)[JV], int64_t e, int64_t end, const int32_t* idx,
-                                   const T* val, const T* Wt, int64_t ld, int64_t j0) {
+template <class T, int JV, class Entries>
+NNDL_INLINE void add_group_entries(typename Simd<T>::vec (&acc)[JV], int64_t e, int64_t end, const Entries& entries,
+                                   const T* Wt, int64_t ld, int64_t j0) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     for (; e < end; ++e) {
-        const vec s = splat(val[e]);
-        const T* w = Wt + static_cast<int64_t>(idx[e]) * ld + j0;
+        const vec s = splat(entries.x(e));
+        const T* w = Wt + entries.input(e) * ld + j0;
         NNDL_UNROLL
         for (int v = 0; v < JV; ++v) acc[v] += s * load(w + v * L);  // x*w, as the dense tile's w*x
     }
@@ -1266,100 +1298,97 @@ NNDL_INLINE void store_tile_outputs(const typename Simd<T>::vec (&acc)[JV], cons
 // 784-30: m=100 float32 30.0 -> 27.0 us, float64 56.3 -> 50.1; m=10 float64 5.35 -> 4.83, float32
 // 2.85 -> 2.54. Four groups at a time, and a loop over G groups written for any G, were slower.
 template <class T, int JV>
-NNDL_INLINE void sparse_forward_narrow(const int32_t* index, const T* value, const int64_t* count, int64_t m,
-                                       int64_t n_in, const T* Wt, int64_t ld, const T* b, int64_t n_out, int64_t j0,
-                                       T* Z) {
+NNDL_INLINE void sparse_forward_narrow(const SparseInputRows<T>& rows, int64_t m, int64_t n_in,
+                                       const int64_t* slot_first, const T* Wt, int64_t ld, const T* b, int64_t n_out,
+                                       int64_t j0, T* Z) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     constexpr int kLevels = log2_of<L>();
     static_assert(L >= 2, "leaves come in pairs");
-    const int64_t cap = n_in / L;
     for (int64_t i = 0; i < m; ++i) {
-        const int32_t* idx = index + i * n_in;
-        const T* val = value + i * n_in;
-        const int64_t* c = count + i * (L + 1);
-        // Zeroed only to say so to the compiler: a level is always stored before it is read.
-        vec pending[kLevels][JV] = {};
-        vec acc[JV];
-        for (int t = 0; t < L; t += 2) {
-            const int g0 = bit_reversed<kLevels>(t), g1 = bit_reversed<kLevels>(t + 1);
-            vec acc0[JV], acc1[JV];
-            NNDL_UNROLL
-            for (int v = 0; v < JV; ++v) acc0[v] = acc1[v] = vec{};
-            int64_t e0 = g0 * cap, e1 = g1 * cap;
-            const int64_t end0 = e0 + c[g0], end1 = e1 + c[g1];
-            for (; e0 < end0 && e1 < end1; ++e0, ++e1) {
-                const vec s0 = splat(val[e0]), s1 = splat(val[e1]);
-                const T* w0 = Wt + static_cast<int64_t>(idx[e0]) * ld + j0;
-                const T* w1 = Wt + static_cast<int64_t>(idx[e1]) * ld + j0;
+        const int64_t* c = rows.count + i * (L + 1);
+        with_example_entries(rows, i, n_in, L + 1, slot_first, [&](const auto& entries, const int64_t* first) {
+            // Zeroed only to say so to the compiler: a level is always stored before it is read.
+            vec pending[kLevels][JV] = {};
+            vec acc[JV];
+            for (int t = 0; t < L; t += 2) {
+                const int g0 = bit_reversed<kLevels>(t), g1 = bit_reversed<kLevels>(t + 1);
+                vec acc0[JV], acc1[JV];
                 NNDL_UNROLL
-                for (int v = 0; v < JV; ++v) {
-                    acc0[v] += s0 * load(w0 + v * L);
-                    acc1[v] += s1 * load(w1 + v * L);
+                for (int v = 0; v < JV; ++v) acc0[v] = acc1[v] = vec{};
+                int64_t e0 = first[g0], e1 = first[g1];
+                const int64_t end0 = e0 + c[g0], end1 = e1 + c[g1];
+                for (; e0 < end0 && e1 < end1; ++e0, ++e1) {
+                    const vec s0 = splat(entries.x(e0)), s1 = splat(entries.x(e1));
+                    const T* w0 = Wt + entries.input(e0) * ld + j0;
+                    const T* w1 = Wt + entries.input(e1) * ld + j0;
+                    NNDL_UNROLL
+                    for (int v = 0; v < JV; ++v) {
+                        acc0[v] += s0 * load(w0 + v * L);
+                        acc1[v] += s1 * load(w1 + v * L);
+                    }
                 }
-            }
-            add_group_entries<T, JV>(acc0, e0, end0, idx, val, Wt, ld, j0);
-            add_group_entries<T, JV>(acc1, e1, end1, idx, val, Wt, ld, j0);
-            // Leaf t + 1 adds in leaf t (a left child: t is even), then the levels above, as
-            // sparse_forward_tile's counter does after leaf t + 1.
-            NNDL_UNROLL
-            for (int v = 0; v < JV; ++v) acc[v] = acc0[v] + acc1[v];
-            int level = 1;
-            for (; level < kLevels && (((t + 1) >> level) & 1); ++level) {
+                add_group_entries<T, JV>(acc0, e0, end0, entries, Wt, ld, j0);
+                add_group_entries<T, JV>(acc1, e1, end1, entries, Wt, ld, j0);
+                // Leaf t + 1 adds in leaf t (a left child: t is even), then the levels above, as
+                // sparse_forward_tile's counter does after leaf t + 1.
                 NNDL_UNROLL
-                for (int v = 0; v < JV; ++v) acc[v] = pending[level][v] + acc[v];
-            }
-            if (level < kLevels) {
-                NNDL_UNROLL
-                for (int v = 0; v < JV; ++v) pending[level][v] = acc[v];
-            }
-        }
-        // acc is reduce_add's sum. Then the tail inputs, in order, and the bias.
-        add_group_entries<T, JV>(acc, cap * L, cap * L + c[L], idx, val, Wt, ld, j0);
-        store_tile_outputs<T, JV>(acc, b, n_out, j0, Z + i * n_out);
-    }
-}
-
-// Z[i][j0 .. j0 + JV*L) for the m examples, a tile wider than kOneExampleTile: the dense product's
-// pre-bias sums plus b.
-template <class T, int JV>
-NNDL_INLINE void sparse_forward_tile(const int32_t* index, const T* value, const int64_t* count, int64_t m,
-                                     int64_t n_in, const T* Wt, int64_t ld, const T* b, int64_t n_out, int64_t j0,
-                                     T* Z) {
-    using vec = typename Simd<T>::vec;
-    constexpr int L = Simd<T>::lanes;
-    constexpr int kLevels = log2_of<L>();
-    constexpr int kStackLevels = kLevels > 0 ? kLevels : 1;
-    constexpr int64_t kBlock = kSparseForwardStack / static_cast<int64_t>(sizeof(vec) * JV * kStackLevels);
-    static_assert(kBlock >= 1, "the stack of pending sums holds at least one example");
-    const int64_t cap = n_in / L;
-    vec stack[kBlock][kStackLevels][JV];
-    for (int64_t block = 0; block < m; block += kBlock) {
-        const int64_t block_end = m - block < kBlock ? m : block + kBlock;
-        for (int t = 0; t < L; ++t) {
-            const int g = bit_reversed<kLevels>(t);
-            for (int64_t i = block; i < block_end; ++i) {
-                const int32_t* idx = index + i * n_in;
-                const T* val = value + i * n_in;
-                const int64_t* c = count + i * (L + 1);
-                vec acc[JV];
-                NNDL_UNROLL
-                for (int v = 0; v < JV; ++v) acc[v] = vec{};
-                add_group_entries<T, JV>(acc, g * cap, g * cap + c[g], idx, val, Wt, ld, j0);
-                vec(&pending)[kStackLevels][JV] = stack[i - block];
-                int level = 0;
-                for (; level < kLevels && ((t >> level) & 1); ++level) {
+                for (int v = 0; v < JV; ++v) acc[v] = acc0[v] + acc1[v];
+                int level = 1;
+                for (; level < kLevels && (((t + 1) >> level) & 1); ++level) {
                     NNDL_UNROLL
                     for (int v = 0; v < JV; ++v) acc[v] = pending[level][v] + acc[v];
                 }
                 if (level < kLevels) {
                     NNDL_UNROLL
                     for (int v = 0; v < JV; ++v) pending[level][v] = acc[v];
-                    continue;
                 }
-                // The last leaf: acc is reduce_add's sum. Then the tail inputs, in order, and the bias.
-                add_group_entries<T, JV>(acc, cap * L, cap * L + c[L], idx, val, Wt, ld, j0);
-                store_tile_outputs<T, JV>(acc, b, n_out, j0, Z + i * n_out);
+            }
+            // acc is reduce_add's sum. Then the tail inputs, in order, and the bias.
+            add_group_entries<T, JV>(acc, first[L], first[L] + c[L], entries, Wt, ld, j0);
+            store_tile_outputs<T, JV>(acc, b, n_out, j0, Z + i * n_out);
+        });
+    }
+}
+
+// Z[i][j0 .. j0 + JV*L) for the m examples, a tile wider than kOneExampleTile: the dense product's
+// pre-bias sums plus b.
+template <class T, int JV>
+NNDL_INLINE void sparse_forward_tile(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, const int64_t* slot_first,
+                                     const T* Wt, int64_t ld, const T* b, int64_t n_out, int64_t j0, T* Z) {
+    using vec = typename Simd<T>::vec;
+    constexpr int L = Simd<T>::lanes;
+    constexpr int kLevels = log2_of<L>();
+    constexpr int kStackLevels = kLevels > 0 ? kLevels : 1;
+    constexpr int64_t kBlock = kSparseForwardStack / static_cast<int64_t>(sizeof(vec) * JV * kStackLevels);
+    static_assert(kBlock >= 1, "the stack of pending sums holds at least one example");
+    vec stack[kBlock][kStackLevels][JV];
+    for (int64_t block = 0; block < m; block += kBlock) {
+        const int64_t block_end = m - block < kBlock ? m : block + kBlock;
+        for (int t = 0; t < L; ++t) {
+            const int g = bit_reversed<kLevels>(t);
+            for (int64_t i = block; i < block_end; ++i) {
+                const int64_t* c = rows.count + i * (L + 1);
+                with_example_entries(rows, i, n_in, L + 1, slot_first, [&](const auto& entries, const int64_t* first) {
+                    vec acc[JV];
+                    NNDL_UNROLL
+                    for (int v = 0; v < JV; ++v) acc[v] = vec{};
+                    add_group_entries<T, JV>(acc, first[g], first[g] + c[g], entries, Wt, ld, j0);
+                    vec(&pending)[kStackLevels][JV] = stack[i - block];
+                    int level = 0;
+                    for (; level < kLevels && ((t >> level) & 1); ++level) {
+                        NNDL_UNROLL
+                        for (int v = 0; v < JV; ++v) acc[v] = pending[level][v] + acc[v];
+                    }
+                    if (level < kLevels) {
+                        NNDL_UNROLL
+                        for (int v = 0; v < JV; ++v) pending[level][v] = acc[v];
+                        return;
+                    }
+                    // The last leaf: acc is reduce_add's sum. Then the tail inputs, in order, and the bias.
+                    add_group_entries<T, JV>(acc, first[L], first[L] + c[L], entries, Wt, ld, j0);
+                    store_tile_outputs<T, JV>(acc, b, n_out, j0, Z + i * n_out);
+                });
             }
         }
     }
@@ -1410,15 +1439,18 @@ NNDL_INLINE void for_each_exact_tile(int64_t vectors, Tile tile) {
 // of Wt (n_in x one tile: 196 KB for float32 at 8 vectors of AVX2) in L2, instead of each example
 // streaming all of Wt from L3 when the layer is wide.
 template <class T>
-void sparse_forward(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in, const T* Wt,
-                    int64_t ld, const T* b, int64_t n_out, T* Z) {
+void sparse_forward(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, const T* Wt, int64_t ld, const T* b,
+                    int64_t n_out, T* Z) {
     constexpr int L = Simd<T>::lanes;
+    // Where each group starts in an example's slots (gather_nonzeros): g * cap, the tail at cap * L.
+    int64_t slot_first[L + 1];
+    for (int g = 0; g <= L; ++g) slot_first[g] = g * (n_in / L);
     for_each_exact_tile(ld / L, [&](auto width, int64_t v0) {
         constexpr int JV = decltype(width)::value;
         if constexpr (JV <= kOneExampleTile)
-            sparse_forward_narrow<T, JV>(index, value, count, m, n_in, Wt, ld, b, n_out, v0 * L, Z);
+            sparse_forward_narrow<T, JV>(rows, m, n_in, slot_first, Wt, ld, b, n_out, v0 * L, Z);
         else
-            sparse_forward_tile<T, JV>(index, value, count, m, n_in, Wt, ld, b, n_out, v0 * L, Z);
+            sparse_forward_tile<T, JV>(rows, m, n_in, slot_first, Wt, ld, b, n_out, v0 * L, Z);
     });
 }
 

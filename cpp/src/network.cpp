@@ -99,10 +99,8 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
         const Activation act = arch.activations[l - 1];
         T* a = ws.a[l].data() + i0 * n_out;
         if (l == 1 && sparse)
-            kernels.sparse_forward(&sparse->index[static_cast<size_t>(i0 * n_in)],
-                                   &sparse->value[static_cast<size_t>(i0 * n_in)],
-                                   &sparse->count[static_cast<size_t>(i0 * sparse->groups)], m, n_in, sparse->wt.data(),
-                                   sparse->ld, params + arch.bias_offset(1), n_out, a);
+            kernels.sparse_forward(sparse->input_rows(i0), m, n_in, sparse->wt.data(), sparse->ld,
+                                   params + arch.bias_offset(1), n_out, a);
         else
             (l == 1 ? kernels.dense_forward : kernels.hidden_forward)(ws.rows[l].data() + i0, m, n_in,
                                                                       params + arch.weight_offset(l),
@@ -288,7 +286,10 @@ struct Network2Steps {
                                                            state.l1_applied ? state.l1_applied + w1 : nullptr,
                                                            ema_weights ? state.update_ema_weights + w1 : nullptr);
         }
-        if (input_cache) input_cache->bind(X, n, arch.n_in(), kernels.sparse_lanes);
+        if (input_cache) {
+            input_cache->bind(X, n, arch.n_in(), kernels.sparse_lanes);
+            sparse->read_kept(kept.data(), input_cache->decoded());
+        }
         if (ema_weights) before.resize(static_cast<size_t>(arch.num_params()));
         if (ema_weights && sparse) before_t.resize(sparse->wt.size());
     }
@@ -321,9 +322,7 @@ struct Network2Steps {
         const int64_t bad =
             sparse ? gather_rows(rows) : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
         if (bad >= 0) return rows.begin + bad;
-        if (sparse)  // for the update, while its entries are in L1
-            sparse->sort_by_input(m, rows, p, input_cache ? kept.data() : nullptr,
-                                  input_cache ? input_cache->decoded() : nullptr);
+        if (sparse) sparse->sort_by_input(m, rows, p);  // for the update, while its entries are in L1
         forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
         backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
         if (sparse) sparse->pad_deltas(ws.delta[1].data(), rows.begin, rows.end);  // for the update, on the threads
@@ -331,8 +330,8 @@ struct Network2Steps {
     }
 
     // The nonzeros of the mini-batch's rows `rows` into the sparse layer's per-example slots, gathered
-    // from X, except for the examples the input cache holds: their records are noted in `kept`, and
-    // sort_by_input decodes them. The examples gathered are kept. Returns the first of the rows,
+    // from X, except for the examples the input cache holds: their records are noted in `kept`, where
+    // sort_by_input and the forward product read them. The examples gathered are kept. Returns the first of the rows,
     // counted from rows.begin, holding a NaN or an infinity, or -1.
     int64_t gather_rows(Range rows) {
         const int64_t n_in = arch.n_in();

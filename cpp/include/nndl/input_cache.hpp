@@ -38,6 +38,8 @@
 #include <sys/mman.h>
 #endif
 
+#include "nndl/kept_nonzeros.hpp"
+
 namespace nndl {
 
 // The most bytes one cache keeps (records, not counting the per-example offsets): MNIST's training
@@ -74,11 +76,7 @@ class SparseInputCache {
 
     // Example `example`'s kept nonzeros, group after group (gather_nonzeros' groups, in its order):
     // counts[g] of them, input numbers from `inputs`, pixel codes (decoded()[code]) from `codes`.
-    struct Record {
-        const uint16_t* counts = nullptr;  // null: the example is not kept
-        const uint16_t* inputs = nullptr;
-        const uint8_t* codes = nullptr;
-    };
+    using Record = KeptNonzeros;
     Record record(int64_t example) const {
         const int64_t at = offset_[static_cast<size_t>(example)].load(std::memory_order_acquire);
         if (at < 0) return {};

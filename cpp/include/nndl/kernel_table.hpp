@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "nndl/kept_nonzeros.hpp"
 #include "nndl/update_rule.hpp"
 
 namespace nndl {
@@ -18,6 +19,21 @@ namespace nndl {
 // block rather than per row (a horizontal sum per row cost a third of the update), with blocks
 // fixed so that the record does not depend on how rows are split between threads.
 constexpr int64_t kSparseChangeBlock = 16;
+
+// A mini-batch's nonzero inputs for the sparse forward product (pointers at its first example).
+// Example i's are in the slots gather_nonzeros fills (index and value from i * n_in), unless kept and
+// kept[i].counts are set: then they are in its record in the input cache, group g from entry
+// kept_first[i * (sparse_lanes + 1) + g] of it, the values decoded[code]. Either way group g holds
+// count[i * (sparse_lanes + 1) + g] entries.
+template <class T>
+struct SparseInputRows {
+    const int32_t* index = nullptr;
+    const T* value = nullptr;
+    const int64_t* count = nullptr;
+    const KeptNonzeros* kept = nullptr;
+    const int64_t* kept_first = nullptr;
+    const T* decoded = nullptr;
+};
 
 template <class T>
 struct KernelTable {
@@ -61,8 +77,8 @@ struct KernelTable {
     // count[i*(sparse_lanes+1) + g] entries. Returns the first row holding a NaN or an infinity, or -1.
     int64_t (*gather_nonzeros)(const T* const* rows, int64_t m, int64_t n_in, int32_t* index, T* value, int64_t* count);
     // Z[i][j] = b[j] + sum over example i's nonzeros (k, x) of x Wt[k][j]: dense_forward's bits.
-    void (*sparse_forward)(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in,
-                           const T* Wt, int64_t ld, const T* b, int64_t n_out, T* Z);
+    void (*sparse_forward)(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, const T* Wt, int64_t ld, const T* b,
+                           int64_t n_out, T* Z);
     // Rows [k_begin, k_end) of Wt (k_begin a multiple of kSparseChangeBlock): gradient from the
     // nonzeros by input (col_*: input k's col_count[k] entries from k * stride, examples in order)
     // and the deltas (m, ld, zero-padded), then the regularized update; change[b] = sum |dw| over

@@ -147,14 +147,21 @@ int64_t gather_nonzeros(const T* const* rows, int64_t m, int64_t n_in, int32_t* 
 }
 
 template <class T>
-void sparse_forward(const int32_t* index, const T* value, const int64_t* count, int64_t m, int64_t n_in, const T* Wt,
-                    int64_t ld, const T* b, int64_t n_out, T* Z) {
-    for (int64_t i = 0; i < m; ++i)
+void sparse_forward(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, const T* Wt, int64_t ld, const T* b,
+                    int64_t n_out, T* Z) {
+    for (int64_t i = 0; i < m; ++i) {
+        const bool kept = rows.kept && rows.kept[i].counts;
+        const int64_t first = kept ? rows.kept_first[i * 2] : i * n_in;
         for (int64_t j = 0; j < n_out; ++j) {
             T s = 0;
-            for (int64_t e = 0; e < count[i * 2]; ++e) s += value[i * n_in + e] * Wt[index[i * n_in + e] * ld + j];
+            for (int64_t e = first; e < first + rows.count[i * 2]; ++e) {
+                const int64_t k = kept ? rows.kept[i].inputs[e] : rows.index[e];
+                const T x = kept ? rows.decoded[rows.kept[i].codes[e]] : rows.value[e];
+                s += x * Wt[k * ld + j];
+            }
             Z[i * n_out + j] = s + b[j];
         }
+    }
 }
 
 template <class T>

@@ -47,6 +47,7 @@ class SparseFirstLayer {
         index.resize(entries);
         value.resize(entries);
         count.resize(static_cast<size_t>(max_batch * groups));
+        kept_first.resize(static_cast<size_t>(max_batch * groups));
         col_count.resize(static_cast<size_t>(std::max(1, max_parts) * n_in));
         part_examples.resize(static_cast<size_t>(std::max(1, max_parts)));
         col_example.resize(entries);
@@ -80,37 +81,37 @@ class SparseFirstLayer {
     // placement missed L1. In cache (one core, AVX-512, best of 7 rounds), 784-30 m=100: float64
     // 23.8-24.4 -> 21.1-21.3 us, float32 25.2-25.8 -> 24.0-24.2; m=10 float64 1.9-2.0 -> 1.8-1.85.
     //
-    // kept (may be null): for each example i of the mini-batch, its record in the input cache, whose
-    // nonzeros are then decoded here, into both the per-example slots the forward product reads and
-    // the sorted runs, in one pass (decoded first and then sorted, the two passes took 44% of a
-    // 784-30-10 float32 m=100 epoch); the examples without one were gathered into their slots.
-    void sort_by_input(int64_t m, Range examples, int part, typename SparseInputCache<T>::Record* kept = nullptr,
-                       const T* decoded = nullptr) {
+    // With read_kept: the examples i of the mini-batch whose kept[i].counts is set have their nonzeros
+    // in the input cache: they are decoded here straight into the sorted runs (decoding them into the
+    // per-example slots as well, for the forward product, took 2 of the pass's 4 stores an entry, and
+    // the forward product now reads the records: input_rows), and where each group starts in the
+    // record is noted (kept_first). The other examples were gathered into their slots.
+    void sort_by_input(int64_t m, Range examples, int part) {
         int64_t* filled = &col_count[static_cast<size_t>(part * n_in)];
         std::fill(filled, filled + n_in, int64_t{0});
         part_examples[static_cast<size_t>(part)] = examples;
         const int64_t cap = n_in / lanes;
         for (int64_t g = 0; g < groups; ++g) {
             for (int64_t i = examples.begin; i < examples.end; ++i) {
-                const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
-                auto* record = kept ? &kept[i] : nullptr;
+                const auto group = static_cast<size_t>(i * groups + g);
+                const KeptNonzeros* record = kept_ ? &kept_[i] : nullptr;
                 if (record && record->counts) {
                     const int64_t entries = record->counts[g];
-                    count[static_cast<size_t>(i * groups + g)] = entries;
+                    const int64_t first = g == 0 ? 0 : kept_first[group - 1] + count[group - 1];
+                    count[group] = entries;
+                    kept_first[group] = first;
+                    const uint16_t* inputs = record->inputs + first;
+                    const uint8_t* codes = record->codes + first;
                     for (int64_t e = 0; e < entries; ++e) {
-                        const int32_t k = record->inputs[e];
-                        const T x = decoded[record->codes[e]];
-                        index[static_cast<size_t>(first + e)] = k;
-                        value[static_cast<size_t>(first + e)] = x;
+                        const int64_t k = inputs[e];
                         const auto at = static_cast<size_t>(k * m + examples.begin + filled[k]++);
                         col_example[at] = static_cast<int32_t>(i);
-                        col_value[at] = x;
+                        col_value[at] = decoded_[codes[e]];
                     }
-                    record->inputs += entries;  // the next group's entries follow
-                    record->codes += entries;
                     continue;
                 }
-                const int64_t entries = count[static_cast<size_t>(i * groups + g)];
+                const int64_t entries = count[group];
+                const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
                 for (int64_t e = first; e < first + entries; ++e) {
                     const int32_t k = index[static_cast<size_t>(e)];
                     const auto at = static_cast<size_t>(k * m + examples.begin + filled[k]++);
@@ -119,6 +120,18 @@ class SparseFirstLayer {
                 }
             }
         }
+    }
+
+    // The examples of each mini-batch whose nonzeros the input cache keeps: kept[i] (i in the
+    // mini-batch) is example i's record, or has null counts; decoded is the cache's table of values.
+    // Both stay in place for the length of the call (network.cpp fills kept at each mini-batch).
+    void read_kept(const KeptNonzeros* kept, const T* decoded) { kept_ = kept, decoded_ = decoded; }
+
+    // The nonzeros of the mini-batch's examples from i0 on, for sparse_forward (after sort_by_input).
+    SparseInputRows<T> input_rows(int64_t i0) const {
+        const auto slots = static_cast<size_t>(i0 * n_in), groups_at = static_cast<size_t>(i0 * groups);
+        return {&index[slots],          &value[slots], &count[groups_at], kept_ ? kept_ + i0 : nullptr,
+                &kept_first[groups_at], decoded_};
     }
 
     // After sort_by_input of parts [0, parts): the runs of inputs `inputs` joined, each input's in part
@@ -152,6 +165,7 @@ class SparseFirstLayer {
     CacheLineVector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
     CacheLineVector<T> value;
     std::vector<int64_t> count;
+    std::vector<int64_t> kept_first;       // per example kept by the input cache: where each group starts
     std::vector<int64_t> col_count;        // the nonzeros by input (sort_by_input): counts (per part),
     CacheLineVector<int32_t> col_example;  // examples and
     CacheLineVector<T> col_value;          // values, input k's from k * m
@@ -192,7 +206,9 @@ class SparseFirstLayer {
     }
     static constexpr int64_t kParallelCopyValues = 100000;  // below this a thread hand-off costs more
 
-    std::vector<Range> part_examples;  // each part's examples at its last sort_by_input
+    std::vector<Range> part_examples;     // each part's examples at its last sort_by_input
+    const KeptNonzeros* kept_ = nullptr;  // read_kept's
+    const T* decoded_ = nullptr;
     T* weights_;
     T* velocity_;
     T* l1_applied_;
