@@ -372,11 +372,11 @@ def test_the_automatic_choice_counts_on_the_input_cache(mnist_arrays, rng):
     assert sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx2", epochs=3)  # 4 vectors of AVX2
     assert sparse_inputs_pay_on(X, 24, np.float32, 100, 784, "avx2", epochs=3)  # 3
     assert not sparse_inputs_pay_on(X, 16, np.float32, 100, 784, "avx2", epochs=30)  # 2
-    # under mini-batch 32: from 4 vectors, in calls of 4 epochs or more, on AVX2 only
-    assert KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS == {"avx2": 4} and KEPT_SMALL_BATCH_MIN_EPOCHS == 4
-    assert sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx2", epochs=4)
+    # under mini-batch 32: from 4 vectors, in calls of 3 epochs or more, on AVX2 only
+    assert KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS == {"avx2": 4} and KEPT_SMALL_BATCH_MIN_EPOCHS == 3
+    assert sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx2", epochs=3)
     assert sparse_inputs_pay_on(X, 30, np.float32, 31, 784, "avx2", epochs=30)
-    assert not sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx2", epochs=3)
+    assert not sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx2", epochs=2)
     assert not sparse_inputs_pay_on(X, 24, np.float32, 10, 784, "avx2", epochs=30)  # 3 vectors: 0.96x
     assert not sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx512", epochs=30)  # 2 vectors: 0.99-1.00x
     assert not sparse_inputs_pay_on(X, 24, np.float32, 100, 784, "baseline", epochs=30)  # 6: not measured there
@@ -385,6 +385,6 @@ def test_the_automatic_choice_counts_on_the_input_cache(mnist_arrays, rng):
     kept_path = nndl.simd_info()["path"] in ("avx512", "avx2")
     net = nndl.Network([784, 30, 10], dtype=np.float32)
     assert net._first_layer_reads_sparse(X, None, 100, 3) == kept_path
-    assert net._first_layer_reads_sparse(X, None, 10, 4) == (nndl.simd_info()["path"] == "avx2")
-    assert not net._first_layer_reads_sparse(X, None, 10, 3)
+    assert net._first_layer_reads_sparse(X, None, 10, 3) == (nndl.simd_info()["path"] == "avx2")
+    assert not net._first_layer_reads_sparse(X, None, 10, 2)
     assert not net._first_layer_reads_sparse(X, None, 100, 2)

@@ -57,6 +57,20 @@ calls, best of 3): float32 30 units [4] 1.19 (0.091 against 0.108 s, +42 ms), 78
 epochs is then about even (784-30-10 float32: 0.332 against 0.325 s in all) and one of 4 ahead
 (0.424 against 0.433 s; 30 epochs: 2.8 against 3.2 s): ``KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS`` applies
 from ``KEPT_SMALL_BATCH_MIN_EPOCHS`` epochs. On AVX-512, m = 10 gained nothing at 2 vectors (above).
+
+Then (2026-12-05, AVX2, same machine) the forward product came to read kept examples from the cache
+itself, and AVX2 came to gather a tile of 8 vectors at a time (in cache, 10 MNIST rows float32 5.9 ->
+2.1 us), and the first epoch cost less. SGD calls of 3 epochs at m = 10, the two paths alternating, 3
+rounds, the whole call (first epoch; later epochs): 784-30-10 float32 0.298-0.305 s sparse (0.131-0.135;
+0.083-0.085) against 0.311-0.364 dense (0.105-0.124; 0.103-0.120), 784-30-30-30-10 float32 0.404-0.421
+(0.165-0.181; 0.119-0.123) against 0.420-0.443 (0.142-0.145; 0.139-0.149). A call of 2 epochs was about
+even (0.215 against 0.208 s at 784-30-10). So ``KEPT_SMALL_BATCH_MIN_EPOCHS`` is 3.
+
+The first epoch also pays for the cache's memory as it fills (24 MB for MNIST, in 2 MB pages). On this
+guest that was usually 10-25 ms, but in about half the runs of some processes (float64 inputs, 784-16-10
+and 784-20-10 at m = 10) 130-170 ms more: memory the host had not yet backed. With 4 KB pages the
+first epoch was a steady 15 ms slower than the fast case. The 2 MB pages are kept; a threshold measured
+on one guest cannot see every host.
 """
 
 from __future__ import annotations
@@ -77,7 +91,7 @@ KEPT_MIN_EPOCHS = 3
 KEPT_MIN_MINI_BATCH = 32
 #: The same under KEPT_MIN_MINI_BATCH, in calls of KEPT_SMALL_BATCH_MIN_EPOCHS epochs or more: where measured.
 KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS = {"avx2": 4}
-KEPT_SMALL_BATCH_MIN_EPOCHS = 4
+KEPT_SMALL_BATCH_MIN_EPOCHS = 3
 #: Bytes per vector of each kernel set (the scalar set: one value).
 VECTOR_BYTES = {"avx512": 64, "avx2": 32, "baseline": 16}
 #: Rows of the training inputs sampled to measure their density.
