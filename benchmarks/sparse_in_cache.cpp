@@ -20,11 +20,22 @@
 //       benchmarks/sparse_in_cache.cpp cpp/src/thread_pool.cpp -pthread -lz -o /tmp/sparse_in_cache
 //   /tmp/sparse_in_cache                       # the grid, a Markdown table
 //   /tmp/sparse_in_cache 30 10 float64         # one width, mini-batch and dtype
+// or for the avx2 kernels, on a CPU with AVX2 and FMA: -DSPARSE_IN_CACHE_AVX2 -mavx2 -mfma (no -mavx512f).
+#ifdef SPARSE_IN_CACHE_AVX2
+#define NNDL_KERNEL_NS avx2
+#define NNDL_KERNEL_NAME "avx2"
+#define NNDL_VECTOR_BYTES 32
+#define NNDL_VECTOR_REGS 16
+#define NNDL_KERNEL_SET sparse_in_cache_avx2
+#define SPARSE_IN_CACHE_CPU_FLAG "avx2"
+#else
 #define NNDL_KERNEL_NS avx512
 #define NNDL_KERNEL_NAME "avx512"
 #define NNDL_VECTOR_BYTES 64
 #define NNDL_VECTOR_REGS 32
 #define NNDL_KERNEL_SET sparse_in_cache_avx512
+#define SPARSE_IN_CACHE_CPU_FLAG "avx512f"
+#endif
 #include "../cpp/src/kernels_simd.inl"
 
 #include "book_l1_step.hpp"
@@ -158,8 +169,9 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (!__builtin_cpu_supports("avx512f")) {
-        std::fprintf(stderr, "sparse_in_cache: this build times the avx512 kernels; this CPU has no AVX-512\n");
+    if (!__builtin_cpu_supports(SPARSE_IN_CACHE_CPU_FLAG)) {
+        std::fprintf(stderr, "sparse_in_cache: this build times the %s kernels; this CPU lacks %s\n", NNDL_KERNEL_NAME,
+                     SPARSE_IN_CACHE_CPU_FLAG);
         return 1;
     }
     std::vector<int64_t> widths = {30, 100, 500}, batches = {10, 100};
@@ -180,8 +192,9 @@ int main(int argc, char** argv) {
     }
     const std::vector<unsigned char> pixels = mnist_images();
     std::printf(
-        "avx512 kernels, the first layer 784-H of the book's network on MNIST images, microseconds per "
-        "mini-batch (best of 7 rounds)\n\n");
+        "%s kernels, the first layer 784-H of the book's network on MNIST images, microseconds per "
+        "mini-batch (best of 7 rounds)\n\n",
+        NNDL_KERNEL_NAME);
     std::printf(
         "| layer | m | dtype | dense forward | dense update | dense | gather | sparse forward | sort | "
         "sparse update | biases | sparse | dense / sparse | sparse update, a new mini-batch each call |\n");
