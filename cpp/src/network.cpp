@@ -331,8 +331,8 @@ struct Network2Steps {
 
     // The nonzeros of the mini-batch's rows `rows` into the sparse layer's per-example slots, gathered
     // from X, except for the examples the input cache holds: their records are noted in `kept`, where
-    // sort_by_input and the forward product read them. The examples gathered are kept. Returns the first of the rows,
-    // counted from rows.begin, holding a NaN or an infinity, or -1.
+    // sort_by_input and the forward product read them. The examples gathered are kept. Returns the
+    // first of the rows, counted from rows.begin, holding a NaN or an infinity, or -1.
     int64_t gather_rows(Range rows) {
         const int64_t n_in = arch.n_in();
         auto slots = [&](int64_t i) {
