@@ -86,8 +86,8 @@ def test_sparse_gives_the_dense_bits_on_odd_shapes(simd, rng, dtype, n_in, sizes
     """Input counts that leave a tail after the last whole vector (13, 37) or fit in less than one (3),
     layer widths not a multiple of the vector, a mini-batch that does not divide the data, one example.
     300 inputs: the gather's transposed tiles (AVX-512: 64 float64 or 256 float32 inputs; AVX2: 16
-    or 64, so 64 and 100 inputs take them too), then whole vectors, then a tail; 20 outputs: the update's and the forward product's tiles of 2 vectors
-    (float32) and of 2 and 1 (float64)."""
+    or 64, so 64 and 100 inputs take them too), then whole vectors, then a tail; 20 outputs: the
+    update's and the forward product's tiles of 2 vectors (float32) and of 2 and 1 (float64)."""
     X, y = sparse_data(rng, 300, n_in, 0.3, sizes_after[-1])
     sizes = [n_in, *sizes_after]
     dense, _ = train(False, X, y, sizes, dtype, m=m, **RULES["l1-cumulative-momentum"])
