@@ -249,7 +249,7 @@ struct Network2Steps {
     std::unique_ptr<SparseFirstLayer<T>> sparse;  // layer 1 input-major for this call (written back when freed)
     SparseInputCache<T>* input_cache;             // the SGD call's kept nonzeros (sparse only; may be null)
     std::vector<int64_t> examples;                // this mini-batch's examples, in order
-    std::vector<typename SparseInputCache<T>::Record> kept;  // per example: its record in input_cache, if any
+    std::vector<KeptNonzeros> kept;               // per example: its record in input_cache, if any
     std::vector<const T*> target_rows;
     int64_t next_first = 0, next_count = 0;  // the next mini-batch of this call, for the prefetch
     bool ema_weights;

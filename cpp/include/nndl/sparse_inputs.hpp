@@ -13,7 +13,7 @@
 
 #include "nndl/architecture.hpp"
 #include "nndl/cache_line_vector.hpp"
-#include "nndl/input_cache.hpp"
+#include "nndl/kept_nonzeros.hpp"
 #include "nndl/kernel_table.hpp"
 #include "nndl/thread_pool.hpp"
 #include "nndl/work_split.hpp"
