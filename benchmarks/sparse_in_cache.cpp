@@ -20,7 +20,8 @@
 //       benchmarks/sparse_in_cache.cpp cpp/src/thread_pool.cpp -pthread -lz -o /tmp/sparse_in_cache
 //   /tmp/sparse_in_cache                       # the grid, a Markdown table
 //   /tmp/sparse_in_cache 30 10 float64         # one width, mini-batch and dtype
-// or for the avx2 kernels, on a CPU with AVX2 and FMA: -DSPARSE_IN_CACHE_AVX2 -mavx2 -mfma (no -mavx512f).
+// or for the avx2 kernels, on a CPU with AVX2 and FMA: -DSPARSE_IN_CACHE_AVX2 -mavx2 -mfma (no -mavx512f);
+// add -DSPARSE_IN_CACHE_HALVES for the layer in parity halves (as two threads train it).
 #ifdef SPARSE_IN_CACHE_AVX2
 #define NNDL_KERNEL_NS avx2
 #define NNDL_KERNEL_NAME "avx2"
@@ -55,6 +56,14 @@
 namespace {
 
 constexpr int64_t kPixels = 784, kImages = 2000;
+
+// The first layer's rows in input order, as one thread trains it; built with -DSPARSE_IN_CACHE_HALVES,
+// in parity halves, as two threads do (sparse_inputs.hpp).
+#ifdef SPARSE_IN_CACHE_HALVES
+constexpr bool kSparseInCacheHalves = true;
+#else
+constexpr bool kSparseInCacheHalves = false;
+#endif
 
 // The first kImages training images of the bundled MNIST, as bytes.
 std::vector<unsigned char> mnist_images() {
@@ -123,11 +132,12 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
                              change.data());
     });
 
-    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, 1, W, nullptr, nullptr, nullptr);
+    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, 1, kSparseInCacheHalves, W, nullptr, nullptr, nullptr);
     // Each step reads what the one before it left for its own mini-batch, gathered once per batch
     // here so that the later steps can be timed alone.
     auto gather = [&](int r) {
-        kernels.gather_nonzeros(batch(r), m, kPixels, sparse.index.data(), sparse.value.data(), sparse.count.data());
+        kernels.gather_nonzeros(batch(r), m, kPixels, sparse.half_rows, sparse.index.data(), sparse.value.data(),
+                                sparse.count.data());
     };
     const double gather_us = microseconds_per_call(reps, gather);
     gather(0);
@@ -139,8 +149,8 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, {0, m}, 0); });
     auto update = [&]() {
         kernels.sparse_update(sparse.col_count.data(), m, sparse.col_example.data(), sparse.col_value.data(),
-                              sparse.delta_pad.data(), inputs.begin, inputs.end, sparse.ld, sparse.wt.data(), step,
-                              nullptr, nullptr, sparse.row_change.data());
+                              sparse.delta_pad.data(), inputs.begin, inputs.end, sparse.half_rows, sparse.ld,
+                              sparse.wt.data(), step, nullptr, nullptr, sparse.row_change.data());
     };
     const double update_us = microseconds_per_call(reps, [&](int) { update(); });
     // The update above sees the same mini-batch every call, so the branch predictor learns where each

@@ -185,6 +185,30 @@ def test_the_same_bits_for_one_two_and_three_threads(restore_threads, mnist_arra
 
 @pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", ["l1", "l1-cumulative-momentum"])
+def test_small_mini_batches_split_by_parity_halves(restore_threads, simd, mnist_arrays, dtype, rule):
+    """At mini-batch 10 two threads split the first layer by parity halves (sparse_inputs.hpp: each
+    sorts, sums and updates the rows of the even or of the odd inputs, and the two halves' sums are
+    added per example), where one thread keeps the rows in input order: the same weights, in the
+    first epoch (rows gathered) and the later ones (read from the input cache). With the moving
+    average of the update watched, one thread keeps the halves too, and the average is the same."""
+    (X, y), _, _ = mnist_arrays
+    X, y = X[:2000].astype(dtype), y[:2000]
+    for ema in (None, 0.1):
+        runs = []
+        for threads in (1, 2):
+            nndl.set_num_threads(threads)
+            watched = {} if ema is None else {"monitor_update_ema": ema}
+            runs.append(train(True, X, y, [784, 30, 10], dtype, m=10, epochs=3, **watched, **RULES[rule]))
+        (one, h1), (two, h2) = runs
+        for a, b in zip(params(one), params(two)):
+            np.testing.assert_array_equal(a, b)
+        if ema:
+            assert h1.update_ema == h2.update_ema
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n_in, hidden", [(300, 40), (301, 70), (64, 300)])
 def test_one_two_and_three_threads_give_the_same_bits_on_every_set(restore_threads, simd, rng, dtype, n_in, hidden):
     """Mini-batches large enough to be split between threads (gathered and sorted by examples,

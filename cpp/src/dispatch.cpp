@@ -82,7 +82,8 @@ constexpr KernelTable<T> scalar_table() {
                           &gather_nonzeros<T>,
                           &sparse_forward<T>,
                           &sparse_update<T>,
-                          &bias_update_rows<T>};
+                          &bias_update_rows<T>,
+                          nullptr};  // sparse_forward_half: one lane, no halves
 }
 
 const KernelSet kernels_scalar{"scalar", scalar_table<float>(), scalar_table<double>(), &scalar_fma_peak};

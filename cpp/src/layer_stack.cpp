@@ -224,7 +224,9 @@ struct StackSteps {
         return parts_for(stack, m, threads);
     }
 
-    int64_t forward_backward(int p, int parts, int64_t m) {
+    int phases(int) const { return 1; }
+
+    int64_t forward_backward(int /*phase*/, int p, int parts, int64_t m) {
         const Range rows = part_range(m, parts, p, kExampleAlign);
         const int64_t bad =
             kernels.first_nonfinite_row(ws.rows[0].data() + rows.begin, rows.end - rows.begin, stack.in_size());

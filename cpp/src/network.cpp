@@ -86,11 +86,12 @@ struct Workspace {
 
 // Forward pass of examples [i0, i1) of the batch whose inputs are ws.rows[1]. With training set,
 // also fills the derivative factors d (activation' times the dropout factor) that backprop needs.
-// With `sparse`, layer 1 reads the nonzeros gathered into it (rows i0 .. i1) and its input-major weights.
+// With `sparse`, layer 1 reads the nonzeros gathered into it (rows i0 .. i1) and its input-major
+// weights, or with `halves_summed` adds the sums of its two parity halves (sparse_forward_half).
 template <class T>
 void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const T* params, int64_t i0, int64_t i1,
                   Workspace<T>& ws, bool training, const Dropout& dropout, uint64_t step,
-                  const SparseFirstLayer<T>* sparse = nullptr) {
+                  const SparseFirstLayer<T>* sparse = nullptr, bool halves_summed = false) {
     const size_t L = arch.num_layers();
     const int64_t m = i1 - i0;
     const T keep_scale = dropout.p > 0 ? static_cast<T>(1.0 / (1.0 - dropout.p)) : T(1);
@@ -98,7 +99,9 @@ void forward_rows(const Architecture& arch, const KernelTable<T>& kernels, const
         const int64_t n_in = arch.sizes[l - 1], n_out = arch.sizes[l];
         const Activation act = arch.activations[l - 1];
         T* a = ws.a[l].data() + i0 * n_out;
-        if (l == 1 && sparse)
+        if (l == 1 && sparse && halves_summed)
+            sparse->combine_halves(i0, i1, params + arch.bias_offset(1), ws.a[1].data());
+        else if (l == 1 && sparse)
             kernels.sparse_forward(sparse->input_rows(i0), m, n_in, sparse->wt.data(), sparse->ld,
                                    params + arch.bias_offset(1), n_out, a);
         else
@@ -281,7 +284,14 @@ struct Network2Steps {
           ema_weights(state_.update_ema_weights != nullptr && state_.ema_tau > 0) {
         if (sparse_inputs) {
             const size_t w1 = arch.weight_offset(1);
-            sparse = std::make_unique<SparseFirstLayer<T>>(arch, kernels, mini_batch_size, threads, params + w1,
+            // Parity halves where a mini-batch can be split by them (two threads or more), and where
+            // the change record must come out the same as there (the update's moving average is
+            // watched: its sums are the halves' blocks). Otherwise (one thread, no moving average) the
+            // rows stay in input order, which the update's loop ends are best predicted in (the
+            // halves cost the book's 784-30-10 float32 m=10 4% an epoch on one core), and the change
+            // record only says whether every weight is finite, the same in any order.
+            const bool halves = threads >= 2 || state.ema_tau > 0;
+            sparse = std::make_unique<SparseFirstLayer<T>>(arch, kernels, mini_batch_size, threads, halves, params + w1,
                                                            state.velocity ? state.velocity + w1 : nullptr,
                                                            state.l1_applied ? state.l1_applied + w1 : nullptr,
                                                            ema_weights ? state.update_ema_weights + w1 : nullptr);
@@ -304,10 +314,21 @@ struct Network2Steps {
         }
         next_first = (batch + 1) * mini_batch_size;
         next_count = batch + 1 < batch_end ? std::min(mini_batch_size, n - next_first) : 0;
-        return parts_for(arch, m, threads);
+        const int parts = parts_for(arch, m, threads);
+        // Split by parity halves, a mini-batch exchanges between the threads only the halves' sums and
+        // the deltas, not the weights: it can pay at any mini-batch size (the book's 784-30-10 at m=10,
+        // 2026-12-05, one core against two, later epochs: 23.8 -> 18.2 us a mini-batch), and the
+        // call's trial (split_trial.hpp) says whether it does.
+        if (parts == 1 && threads >= 2 && sparse && sparse->half_rows > 0 && m >= 2) return 2;
+        return parts;
     }
 
-    int64_t forward_backward(int p, int parts, int64_t m) {
+    // By parity halves (sparse_inputs.hpp) when the first layer has them and the mini-batch is split in two.
+    bool by_halves(int parts) const { return sparse && sparse->half_rows > 0 && parts == 2; }
+    int phases(int parts) const { return by_halves(parts) ? 3 : 1; }
+
+    int64_t forward_backward(int phase, int p, int parts, int64_t m) {
+        if (by_halves(parts)) return forward_backward_by_halves(phase, p, m);
         const int64_t n_in = arch.n_in();
         const Range rows = part_range(m, parts, p, kExampleAlign);
         // Each part asks for its share of the next mini-batch's rows: on the main thread alone, with
@@ -329,11 +350,36 @@ struct Network2Steps {
         return -1;
     }
 
+    // The three phases of a mini-batch split by parity halves, p = 0, 1 each: (0) read the rows of
+    // example half p (gather, or note their kept records); (1) sort and sum parity half p of every
+    // example; (2) add the halves' sums and run the rest of the network on example half p.
+    int64_t forward_backward_by_halves(int phase, int p, int64_t m) {
+        const int64_t n_in = arch.n_in();
+        const Range rows = part_range(m, 2, p, kExampleAlign);
+        if (phase == 0) {
+            // Both threads read every example's record in phase 1: each asks for all of the next ones.
+            if (next_count > 0) prefetch_rows(X, n_in, Y, arch.n_out(), order, next_first, next_count, n, input_cache);
+            const int64_t bad = gather_rows(rows, true);
+            return bad >= 0 ? rows.begin + bad : -1;
+        }
+        if (phase == 1) {
+            sparse->sort_by_parity(m, p);
+            kernels.sparse_forward_half(sparse->input_rows(0), m, n_in, sparse->wt.data(), sparse->ld, p,
+                                        sparse->half_sums[p].data());
+            return -1;
+        }
+        forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get(), true);
+        backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
+        sparse->pad_deltas(ws.delta[1].data(), rows.begin, rows.end);
+        return -1;
+    }
+
     // The nonzeros of the mini-batch's rows `rows` into the sparse layer's per-example slots, gathered
     // from X, except for the examples the input cache holds: their records are noted in `kept`, where
-    // sort_by_input and the forward product read them. The examples gathered are kept. Returns the
+    // sort_by_input and the forward product read them (with note_records, their group counts and
+    // starts too: SparseFirstLayer::note_kept). The examples gathered are kept. Returns the
     // first of the rows, counted from rows.begin, holding a NaN or an infinity, or -1.
-    int64_t gather_rows(Range rows) {
+    int64_t gather_rows(Range rows, bool note_records = false) {
         const int64_t n_in = arch.n_in();
         auto slots = [&](int64_t i) {
             return std::make_tuple(&sparse->index[static_cast<size_t>(i * n_in)],
@@ -342,15 +388,18 @@ struct Network2Steps {
         };
         if (!input_cache) {
             auto [index, value, count] = slots(rows.begin);
-            return kernels.gather_nonzeros(ws.rows[1].data() + rows.begin, rows.end - rows.begin, n_in, index, value,
-                                           count);
+            return kernels.gather_nonzeros(ws.rows[1].data() + rows.begin, rows.end - rows.begin, n_in,
+                                           sparse->half_rows, index, value, count);
         }
         for (int64_t i = rows.begin; i < rows.end; ++i) {
             auto [index, value, count] = slots(i);
             const int64_t example = examples[static_cast<size_t>(i)];
             kept[static_cast<size_t>(i)] = input_cache->record(example);
-            if (kept[static_cast<size_t>(i)].counts) continue;
-            if (kernels.gather_nonzeros(ws.rows[1].data() + i, 1, n_in, index, value, count) >= 0)
+            if (kept[static_cast<size_t>(i)].counts) {
+                if (note_records) sparse->note_kept(i);
+                continue;
+            }
+            if (kernels.gather_nonzeros(ws.rows[1].data() + i, 1, n_in, sparse->half_rows, index, value, count) >= 0)
                 return i - rows.begin;
             input_cache->keep(example, index, value, count);
         }
@@ -364,11 +413,16 @@ struct Network2Steps {
 
     void update(int p, int parts, int64_t m, const UpdateStep<T>& step) {
         if (sparse) {
-            const Range inputs = sparse->input_range(parts, p), biases = part_range(arch.sizes[1], parts, p, 1);
-            sparse->join_parts(m, inputs, parts);
+            const Range biases = part_range(arch.sizes[1], parts, p, 1);
+            // Split by halves, part p updates half p, whose runs it sorted whole; otherwise its share
+            // of the inputs (of both halves, in turns, when there are halves), once the runs are joined.
+            const bool own_half = by_halves(parts);
+            const Range inputs = own_half ? sparse->half_range(p) : sparse->input_range(parts, p);
+            if (!own_half) sparse->join_parts(m, inputs, parts);
             kernels.sparse_update(sparse->col_count.data(), m, sparse->col_example.data(), sparse->col_value.data(),
-                                  sparse->delta_pad.data(), inputs.begin, inputs.end, sparse->ld, sparse->wt.data(),
-                                  step, state.velocity ? sparse->velocity_t.data() : nullptr,
+                                  sparse->delta_pad.data(), inputs.begin, inputs.end, own_half ? 0 : sparse->half_rows,
+                                  sparse->ld, sparse->wt.data(), step,
+                                  state.velocity ? sparse->velocity_t.data() : nullptr,
                                   state.l1_applied ? sparse->l1_applied_t.data() : nullptr, sparse->row_change.data());
             kernels.bias_update(
                 ws.delta[1].data(), m, arch.sizes[1], biases.begin, biases.end, params + arch.bias_offset(1), step,

@@ -74,21 +74,31 @@ struct KernelTable {
     int sparse_lanes;
     // Rows [0, m) (n_in each): the nonzeros of row i into index/value[i*n_in ...], group g from
     // offset g*(n_in/sparse_lanes) (the tail from n_in/sparse_lanes*sparse_lanes), with
-    // count[i*(sparse_lanes+1) + g] entries. Returns the first row holding a NaN or an infinity, or -1.
-    int64_t (*gather_nonzeros)(const T* const* rows, int64_t m, int64_t n_in, int32_t* index, T* value, int64_t* count);
+    // count[i*(sparse_lanes+1) + g] entries. index holds each nonzero's row of Wt: input k's row is k,
+    // or with half_rows > 0 (sparse_inputs.hpp's parity halves) k / 2 + (k mod 2) * half_rows.
+    // Returns the first row holding a NaN or an infinity, or -1.
+    int64_t (*gather_nonzeros)(const T* const* rows, int64_t m, int64_t n_in, int64_t half_rows, int32_t* index,
+                               T* value, int64_t* count);
     // Z[i][j] = b[j] + sum over example i's nonzeros (k, x) of x Wt[k][j]: dense_forward's bits.
     void (*sparse_forward)(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, const T* Wt, int64_t ld, const T* b,
                            int64_t n_out, T* Z);
-    // Rows [k_begin, k_end) of Wt (k_begin a multiple of kSparseChangeBlock): gradient from the
-    // nonzeros by input (col_*: input k's col_count[k] entries from k * stride, examples in order)
-    // and the deltas (m, ld, zero-padded), then the regularized update; change[b] = sum |dw| over
-    // rows [b, b + 1) * kSparseChangeBlock.
+    // Rows [k_begin, k_end) of Wt (k_begin a multiple of kSparseChangeBlock), and with second > 0 the
+    // rows [k_begin, k_end) + second too (Wt in parity halves: the same inputs' other half, taken in
+    // turns with the first): gradient from the nonzeros by row (col_*: row k's col_count[k] entries
+    // from k * stride, examples in order) and the deltas (m, ld, zero-padded), then the regularized
+    // update; change[b] = sum |dw| over rows [b, b + 1) * kSparseChangeBlock, in row order.
     void (*sparse_update)(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                          const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t ld, T* Wt,
+                          const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
                           const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change);
     // Biases [j_begin, j_end): the dense fused update's bias step; bias_change[j] = b_new - b_new.
     void (*bias_update)(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b,
                         const UpdateStep<T>& step, T* velocity_b, double* bias_change);
+    // Half `half` (0: the even inputs, 1: the odd) of sparse_forward's sums, as the last addition of its
+    // reduction tree takes them: sums[i * ld + j] for j < ld, no tail (n_in a multiple of sparse_lanes),
+    // no bias, Wt in parity halves. sparse_forward's Z is then (sums0 + sums1) + b, bit for bit. Null in
+    // the sets of fewer than 4 lanes, whose halves would not be pairs of groups.
+    void (*sparse_forward_half)(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, const T* Wt, int64_t ld,
+                                int half, T* sums);
 };
 
 struct KernelSet {

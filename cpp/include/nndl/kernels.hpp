@@ -127,8 +127,11 @@ void fused_regularized_update(const T* delta, const T* const* in_rows, int64_t m
 
 // ---- the sparse first layer, plainly (one group: every nonzero in increasing k) ----
 
+// One lane, so no parity halves (half_rows is 0 here: the row of input k is k).
 template <class T>
-int64_t gather_nonzeros(const T* const* rows, int64_t m, int64_t n_in, int32_t* index, T* value, int64_t* count) {
+int64_t gather_nonzeros(const T* const* rows, int64_t m, int64_t n_in, int64_t half_rows, int32_t* index, T* value,
+                        int64_t* count) {
+    (void)half_rows;
     for (int64_t i = 0; i < m; ++i) {
         int64_t used = 0;
         for (int64_t k = 0; k < n_in; ++k) {
@@ -166,23 +169,27 @@ void sparse_forward(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, con
 
 template <class T>
 void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                   const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& step,
-                   T* velocity_wt, T* l1_applied_wt, double* change) {
-    for (int64_t k = k_begin; k < k_end; ++k) {
-        if (k % kSparseChangeBlock == 0) change[k / kSparseChangeBlock] = 0;
-        T abs_change = 0;
-        for (int64_t j = 0; j < ld; ++j) {
-            T g = 0;
-            for (int64_t e = k * stride; e < k * stride + col_count[k]; ++e)
-                g += col_value[e] * delta_pad[col_example[e] * ld + j];
-            const int64_t at = k * ld + j;
-            const T old = Wt[at];
-            const T now = regularized_weight_update(old, g, step, velocity_wt ? velocity_wt + at : nullptr,
-                                                    l1_applied_wt ? l1_applied_wt + at : nullptr);
-            Wt[at] = now;
-            abs_change += std::fabs(now - old);
+                   const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
+                   const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change) {
+    // The second half's rows after the first's: each block's rows are summed in the same order.
+    const int64_t offsets[2] = {0, second};
+    for (int half = 0; half < (second > 0 ? 2 : 1); ++half) {
+        for (int64_t k = k_begin + offsets[half]; k < k_end + offsets[half]; ++k) {
+            if (k % kSparseChangeBlock == 0) change[k / kSparseChangeBlock] = 0;
+            T abs_change = 0;
+            for (int64_t j = 0; j < ld; ++j) {
+                T g = 0;
+                for (int64_t e = k * stride; e < k * stride + col_count[k]; ++e)
+                    g += col_value[e] * delta_pad[col_example[e] * ld + j];
+                const int64_t at = k * ld + j;
+                const T old = Wt[at];
+                const T now = regularized_weight_update(old, g, step, velocity_wt ? velocity_wt + at : nullptr,
+                                                        l1_applied_wt ? l1_applied_wt + at : nullptr);
+                Wt[at] = now;
+                abs_change += std::fabs(now - old);
+            }
+            change[k / kSparseChangeBlock] += static_cast<double>(abs_change);
         }
-        change[k / kSparseChangeBlock] += static_cast<double>(abs_change);
     }
 }
 

@@ -40,8 +40,10 @@ inline double fixed_order_sum(const std::vector<double>& values) {
 // Mini-batches [batch_begin, batch_end) of an epoch of n examples. `steps` is the front's network:
 //   int  start(batch, first, m)          point at the mini-batch's m examples; returns the most parts its work
 //                                        pays for (the loop splits in that many or runs whole: split_trial.hpp)
-//   long forward_backward(p, parts, m)   forward and backward of part p's examples; -1, or the first row
-//                                        (in the mini-batch) of that part holding a NaN or an infinity
+//   int  phases(parts)                   how many parallel phases forward and backward take in `parts`
+//   long forward_backward(phase, p, parts, m)  phase `phase` of the forward and backward passes, part p's
+//                                        share; -1, or the first row (in the mini-batch) that part found
+//                                        holding a NaN or an infinity (the phases after it are not run)
 //   void update(p, parts, m, step)       the regularized update of part p's units
 //   double after_update(m)               the summed absolute change of the weights (and any per-step
 //                                        bookkeeping of the front, done before the moving average)
@@ -60,10 +62,13 @@ ChunkResult train_loop(Steps& steps, int64_t n, int64_t mini_batch_size, int64_t
         const bool timed = split.timing(offered);
         const auto began = timed ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         std::fill(part_nonfinite.begin(), part_nonfinite.end(), -1);
-        parallel_for(parts,
-                     [&](int p) { part_nonfinite[static_cast<size_t>(p)] = steps.forward_backward(p, parts, m); });
-        const auto bad =
-            std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
+        auto bad = part_nonfinite.end();
+        for (int phase = 0, phases = steps.phases(parts); phase < phases && bad == part_nonfinite.end(); ++phase) {
+            parallel_for(parts, [&](int p) {
+                part_nonfinite[static_cast<size_t>(p)] = steps.forward_backward(phase, p, parts, m);
+            });
+            bad = std::find_if(part_nonfinite.begin(), part_nonfinite.end(), [](int64_t row) { return row >= 0; });
+        }
         if (bad != part_nonfinite.end()) {  // nothing of this mini-batch is applied
             result.nonfinite_position = first + *bad;
             break;

@@ -5,6 +5,19 @@
 // network's output-major layout when the call ends, whichever way it ends.
 //
 // The padding stays exactly zero: its gradient is x * 0, and every regularizer maps 0 to 0.
+//
+// Parity halves. The forward product's reduction tree adds, last, the sum of the groups of the even
+// inputs to that of the odd inputs (kernels_simd.inl). When the kernel set has 4 lanes or more and
+// n_in is a multiple of them, the rows of Wt are kept in two halves, the even inputs' rows then the
+// odd inputs' (input k at row k / 2 + (k mod 2) * half_rows; half_rows a whole number of the update's
+// change blocks, so that a half is whole blocks, and a whole number of cache lines), and a mini-batch
+// split between two threads is split by halves for the first layer: each thread sorts and sums its
+// own half's inputs for all the examples (sort_by_parity, sparse_forward_half), the two halves' sums
+// are added per example (combine_halves), and each thread updates its own half's rows. Each thread
+// then reads and writes only its own rows of Wt: split by examples, each thread read every row, and
+// the rows the other thread had just updated came from the other core's cache. The bits are the same
+// (the same sums, added in the same order) for any thread count, and the rows are numbered this way
+// whatever the split, so the update's change record (sums of 16 rows in row order) is too.
 #pragma once
 
 #include <algorithm>
@@ -25,19 +38,22 @@ class SparseFirstLayer {
   public:
     // weights (n_out, n_in) of layer 1 inside params; velocity, l1_applied and ema laid out as params
     // (each may be null). Copies them input-major; the destructor copies them back.
-    // max_parts: the most parts a mini-batch is split in (sort_by_input's `part`).
+    // max_parts: the most parts a mini-batch is split in (sort_by_input's `part`). halves: in parity
+    // halves if the kernel set and n_in allow them.
     SparseFirstLayer(const Architecture& arch, const KernelTable<T>& kernels, int64_t max_batch, int max_parts,
-                     T* weights, T* velocity, T* l1_applied, T* ema)
+                     bool halves, T* weights, T* velocity, T* l1_applied, T* ema)
         : n_in(arch.sizes[0]),
           n_out(arch.sizes[1]),
           lanes(kernels.sparse_lanes),
           ld((n_out + lanes - 1) / lanes * lanes),
           groups(lanes + 1),
+          half_rows(halves ? halves_of(n_in, lanes, kernels) : 0),
+          rows(half_rows > 0 ? 2 * half_rows : n_in),
           weights_(weights),
           velocity_(velocity),
           l1_applied_(l1_applied),
           ema_(ema) {
-        const auto cells = static_cast<size_t>(n_in * ld);
+        const auto cells = static_cast<size_t>(rows * ld);
         wt.assign(cells, T(0));
         to_input_major(weights_, wt);
         if (velocity_) velocity_t.assign(cells, T(0)), to_input_major(velocity_, velocity_t);
@@ -48,12 +64,15 @@ class SparseFirstLayer {
         value.resize(entries);
         count.resize(static_cast<size_t>(max_batch * groups));
         kept_first.resize(static_cast<size_t>(max_batch * groups));
-        col_count.resize(static_cast<size_t>(std::max(1, max_parts) * n_in));
+        col_count.resize(static_cast<size_t>(std::max(1, max_parts) * rows));
         part_examples.resize(static_cast<size_t>(std::max(1, max_parts)));
-        col_example.resize(entries);
-        col_value.resize(entries);
+        const auto runs = static_cast<size_t>(max_batch * rows);
+        col_example.resize(runs);
+        col_value.resize(runs);
         delta_pad.assign(static_cast<size_t>(max_batch * ld), T(0));
-        row_change.resize(static_cast<size_t>((n_in + kSparseChangeBlock - 1) / kSparseChangeBlock));
+        row_change.resize(static_cast<size_t>((rows + kSparseChangeBlock - 1) / kSparseChangeBlock));
+        if (half_rows > 0)
+            for (auto& sums : half_sums) sums.assign(static_cast<size_t>(max_batch * ld), T(0));
         bias_change.resize(static_cast<size_t>(n_out));
     }
     ~SparseFirstLayer() {
@@ -66,9 +85,10 @@ class SparseFirstLayer {
     SparseFirstLayer& operator=(const SparseFirstLayer&) = delete;
 
     // The gathered nonzeros of examples `examples` (part `part` of a mini-batch of m), by input, each
-    // input's examples in order: input k's from col_example/col_value[k * m + examples.begin], their
-    // count at col_count[part * n_in + k]. An example has at most one entry per input, so each part
-    // has slots of its own in every input's m, and one pass places the entries (a counting sort first
+    // input's examples in order: those of the input whose row of Wt is r (row_of) from
+    // col_example/col_value[r * m + examples.begin], their count at col_count[part * rows + r]. (Rows
+    // rather than input numbers throughout: what the gather writes.) An example has at most one entry per input, so
+    // each part has slots of its own in every input's m, and one pass places the entries (a counting sort first
     // counted, then placed: the count was a third of its time). The parts sort on their own threads
     // as they gather, and join_parts closes the gaps between their runs. Sorted by ranges of inputs
     // instead, each part had to find its own entries in every example's: at two threads a part took
@@ -87,38 +107,54 @@ class SparseFirstLayer {
     // the forward product now reads the records: input_rows), and where each group starts in the
     // record is noted (kept_first). The other examples were gathered into their slots.
     void sort_by_input(int64_t m, Range examples, int part) {
-        int64_t* filled = &col_count[static_cast<size_t>(part * n_in)];
-        std::fill(filled, filled + n_in, int64_t{0});
+        int64_t* filled = &col_count[static_cast<size_t>(part * rows)];
+        std::fill(filled, filled + rows, int64_t{0});
         part_examples[static_cast<size_t>(part)] = examples;
-        const int64_t cap = n_in / lanes;
         for (int64_t g = 0; g < groups; ++g) {
             for (int64_t i = examples.begin; i < examples.end; ++i) {
                 const auto group = static_cast<size_t>(i * groups + g);
                 const KeptNonzeros* record = kept_ ? &kept_[i] : nullptr;
                 if (record && record->counts) {
-                    const int64_t entries = record->counts[g];
-                    const int64_t first = g == 0 ? 0 : kept_first[group - 1] + count[group - 1];
-                    count[group] = entries;
-                    kept_first[group] = first;
-                    const uint16_t* inputs = record->inputs + first;
-                    const uint8_t* codes = record->codes + first;
-                    for (int64_t e = 0; e < entries; ++e) {
-                        const int64_t k = inputs[e];
-                        const auto at = static_cast<size_t>(k * m + examples.begin + filled[k]++);
-                        col_example[at] = static_cast<int32_t>(i);
-                        col_value[at] = decoded_[codes[e]];
-                    }
-                    continue;
-                }
-                const int64_t entries = count[group];
-                const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
-                for (int64_t e = first; e < first + entries; ++e) {
-                    const int32_t k = index[static_cast<size_t>(e)];
-                    const auto at = static_cast<size_t>(k * m + examples.begin + filled[k]++);
-                    col_example[at] = static_cast<int32_t>(i);
-                    col_value[at] = value[static_cast<size_t>(e)];
+                    count[group] = record->counts[g];
+                    kept_first[group] = g == 0 ? 0 : kept_first[group - 1] + count[group - 1];
+                    place_kept(*record, group, i, m, examples.begin, filled);
+                } else {
+                    place_gathered(g, i, m, examples.begin, filled);
                 }
             }
+        }
+    }
+
+    // With parity halves, a mini-batch split in two: half `half` (the groups of its parity, whose rows are
+    // that half's) of all m examples, into the runs of its rows, each row's examples in order (so
+    // that the update needs no join). The examples kept by the input cache were noted (note_kept).
+    void sort_by_parity(int64_t m, int half) {
+        int64_t* filled = &col_count[static_cast<size_t>(half * half_rows)];
+        std::fill(filled, filled + half_rows, int64_t{0});
+        filled -= half * half_rows;  // indexed by row
+        for (int64_t g = half; g < lanes; g += 2) {
+            for (int64_t i = 0; i < m; ++i) {
+                const KeptNonzeros* record = kept_ ? &kept_[i] : nullptr;
+                if (record && record->counts)
+                    place_kept(*record, static_cast<size_t>(i * groups + g), i, m, 0, filled);
+                else
+                    place_gathered(g, i, m, 0, filled);
+            }
+        }
+    }
+
+    // Example i's record in the input cache: its group counts and where each group starts, for
+    // sort_by_parity and the forward product (sort_by_input notes them itself). Done by each thread for
+    // its own examples, before either half is sorted: both halves' threads writing them for every
+    // example shared their cache lines, and cost a quarter of the sort.
+    void note_kept(int64_t i) {
+        const KeptNonzeros& record = kept_[i];
+        int64_t first = 0;
+        for (int64_t g = 0; g < groups; ++g) {
+            const auto group = static_cast<size_t>(i * groups + g);
+            count[group] = record.counts[g];
+            kept_first[group] = first;
+            first += record.counts[g];
         }
     }
 
@@ -127,6 +163,31 @@ class SparseFirstLayer {
     // Both stay in place for the length of the call (network.cpp fills kept at each mini-batch).
     void read_kept(const KeptNonzeros* kept, const T* decoded) { kept_ = kept, decoded_ = decoded; }
 
+    // Example i's (of m, placed from `offset` in each row's run) group: from its record in the input cache
+    // (count and kept_first already set for it), or from its gathered slots.
+    void place_kept(const KeptNonzeros& record, size_t group, int64_t i, int64_t m, int64_t offset, int64_t* filled) {
+        const int64_t entries = count[group];
+        const uint16_t* inputs = record.inputs + kept_first[group];
+        const uint8_t* codes = record.codes + kept_first[group];
+        for (int64_t e = 0; e < entries; ++e) {
+            const int64_t row = inputs[e];
+            const auto at = static_cast<size_t>(row * m + offset + filled[row]++);
+            col_example[at] = static_cast<int32_t>(i);
+            col_value[at] = decoded_[codes[e]];
+        }
+    }
+    void place_gathered(int64_t g, int64_t i, int64_t m, int64_t offset, int64_t* filled) {
+        const int64_t cap = n_in / lanes;
+        const int64_t entries = count[static_cast<size_t>(i * groups + g)];
+        const int64_t first = i * n_in + (g < lanes ? g * cap : cap * lanes);
+        for (int64_t e = first; e < first + entries; ++e) {
+            const int32_t row = index[static_cast<size_t>(e)];
+            const auto at = static_cast<size_t>(row * m + offset + filled[row]++);
+            col_example[at] = static_cast<int32_t>(i);
+            col_value[at] = value[static_cast<size_t>(e)];
+        }
+    }
+
     // The nonzeros of the mini-batch's examples from i0 on, for sparse_forward (after sort_by_input).
     SparseInputRows<T> input_rows(int64_t i0) const {
         const auto slots = static_cast<size_t>(i0 * n_in), groups_at = static_cast<size_t>(i0 * groups);
@@ -134,17 +195,21 @@ class SparseFirstLayer {
                 &kept_first[groups_at], decoded_};
     }
 
-    // After sort_by_input of parts [0, parts): the runs of inputs `inputs` joined, each input's in part
-    // order, so that input k's col_count[k] entries follow one another from k * m, examples in order.
+    // After sort_by_input of parts [0, parts): the runs of the rows `inputs` (input_range's: with parity
+    // halves, and the same rows of the second half) joined, each row's in part order, so that row k's
+    // col_count[k] entries follow one another from k * m, examples in order.
     void join_parts(int64_t m, Range inputs, int parts) {
         for (int p = 1; p < parts; ++p) {
-            const int64_t* counted = &col_count[static_cast<size_t>(p * n_in)];
+            const int64_t* counted = &col_count[static_cast<size_t>(p * rows)];
             const int64_t from = part_examples[static_cast<size_t>(p)].begin;
-            for (int64_t k = inputs.begin; k < inputs.end; ++k) {
-                const auto src = static_cast<size_t>(k * m + from), dst = static_cast<size_t>(k * m + col_count[k]);
-                std::copy_n(&col_example[src], counted[k], &col_example[dst]);
-                std::copy_n(&col_value[src], counted[k], &col_value[dst]);
-                col_count[k] += counted[k];
+            for (int64_t offset : {int64_t{0}, half_rows}) {
+                for (int64_t k = inputs.begin + offset; k < inputs.end + offset; ++k) {
+                    const auto src = static_cast<size_t>(k * m + from), dst = static_cast<size_t>(k * m + col_count[k]);
+                    std::copy_n(&col_example[src], counted[k], &col_example[dst]);
+                    std::copy_n(&col_value[src], counted[k], &col_value[dst]);
+                    col_count[k] += counted[k];
+                }
+                if (half_rows == 0) break;
             }
         }
     }
@@ -154,13 +219,34 @@ class SparseFirstLayer {
         for (int64_t i = i0; i < i1; ++i) std::copy(delta + i * n_out, delta + (i + 1) * n_out, &delta_pad[i * ld]);
     }
 
-    // Part p of the inputs [0, n_in) for the sort and the update, cut at multiples of
-    // kSparseChangeBlock so that the change record does not depend on the cut. Rows are independent:
-    // any cut gives the same bits. (An even cut: MNIST's nonzeros are about symmetric around the
-    // middle of the image.)
-    Range input_range(int parts, int p) const { return part_range(n_in, parts, p, kSparseChangeBlock); }
+    // Part p of the rows for the update when the mini-batch is not split by halves, cut at multiples
+    // of kSparseChangeBlock so that the change record does not depend on the cut. Rows are
+    // independent: any cut gives the same bits. (An even cut: MNIST's nonzeros are about symmetric
+    // around the middle of the image.) With parity halves, rows of the first half: the part updates
+    // them and the same rows of the second (sparse_update's `second`, half_rows).
+    Range input_range(int parts, int p) const {
+        return part_range(half_rows > 0 ? n_in / 2 : n_in, parts, p, kSparseChangeBlock);
+    }
+
+    // Z (m, n_out) of examples [i0, i1) from the two halves' sums (sparse_forward_half) plus b: the
+    // tree's last addition, then the bias, as sparse_forward adds them.
+    void combine_halves(int64_t i0, int64_t i1, const T* b, T* Z) const {
+        const T* even = half_sums[0].data();
+        const T* odd = half_sums[1].data();
+        for (int64_t i = i0; i < i1; ++i)
+            for (int64_t j = 0; j < n_out; ++j) Z[i * n_out + j] = (even[i * ld + j] + odd[i * ld + j]) + b[j];
+    }
+
+    // The rows of half `half` that hold weights (the rest of a half, up to a whole change block, is
+    // padding: zero for good, and not updated, which changes no bit, as its change is 0).
+    Range half_range(int half) const { return {half * half_rows, half * half_rows + n_in / 2}; }
+
+    // Input k's row of Wt (kernel_table.hpp's gather_nonzeros).
+    int64_t row_of(int64_t k) const { return half_rows == 0 ? k : (k >> 1) + (k & 1) * half_rows; }
 
     const int64_t n_in, n_out, lanes, ld, groups;
+    // With parity halves: the rows of a half (0 without), and the rows of Wt (n_in without).
+    const int64_t half_rows, rows;
     CacheLineVector<T> wt, velocity_t, l1_applied_t, ema_t;  // (n_in, ld), input-major
     CacheLineVector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
     CacheLineVector<T> value;
@@ -172,6 +258,7 @@ class SparseFirstLayer {
     CacheLineVector<T> delta_pad;          // (m, ld)
     std::vector<double> row_change;        // sparse_update's change record, a sum per kSparseChangeBlock rows
     std::vector<double> bias_change;
+    CacheLineVector<T> half_sums[2];  // sparse_forward_half's, (m, ld) each
 
   private:
     // The copies between the two layouts, made at every train_minibatches call (10 a 784-500-10
@@ -191,7 +278,7 @@ class SparseFirstLayer {
                 for (int64_t k0 = 0; k0 < n_in; k0 += tile) {
                     const int64_t k1 = std::min(k0 + tile, n_in);
                     for (int64_t k = k0; k < k1; ++k)
-                        for (int64_t j = j0; j < j1; ++j) copy(j * n_in + k, k * ld + j);
+                        for (int64_t j = j0; j < j1; ++j) copy(j * n_in + k, row_of(k) * ld + j);
                 }
             }
         });
@@ -205,6 +292,15 @@ class SparseFirstLayer {
         by_tiles([&](int64_t output_major, int64_t input_major) { to[output_major] = in[input_major]; });
     }
     static constexpr int64_t kParallelCopyValues = 100000;  // below this a thread hand-off costs more
+
+    // half_rows for parity halves, or 0 where there are none: fewer than 4 lanes (a half would not be
+    // pairs of groups), or a tail group (whose inputs the tree adds after both halves).
+    static int64_t halves_of(int64_t n_in, int64_t lanes, const KernelTable<T>& kernels) {
+        if (kernels.sparse_forward_half == nullptr || lanes < 4 || n_in % lanes != 0) return 0;
+        // Whole change blocks, and whole cache lines of rows (a block of 16 rows of >= 4 values is).
+        const int64_t half = (n_in / 2 + kSparseChangeBlock - 1) / kSparseChangeBlock * kSparseChangeBlock;
+        return 2 * half <= kMaxKeptRows ? half : 0;  // the input cache keeps row numbers in 2 bytes
+    }
 
     std::vector<Range> part_examples;     // each part's examples at its last sort_by_input
     const KeptNonzeros* kept_ = nullptr;  // read_kept's
