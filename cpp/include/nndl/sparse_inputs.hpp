@@ -8,16 +8,17 @@
 //
 // Parity halves. The forward product's reduction tree adds, last, the sum of the groups of the even
 // inputs to that of the odd inputs (kernels_simd.inl). When the kernel set has 4 lanes or more and
-// n_in is a multiple of them, the rows of Wt are kept in two halves, the even inputs' rows then the
-// odd inputs' (input k at row k / 2 + (k mod 2) * half_rows; half_rows a whole number of the update's
+// n_in is a multiple of them, and the caller asks (network.cpp: two threads or more, or the update's
+// moving average watched), the rows of Wt are kept in two halves, the even inputs' rows then the odd
+// inputs' (input k at row k / 2 + (k mod 2) * half_rows; half_rows a whole number of the update's
 // change blocks, so that a half is whole blocks, and a whole number of cache lines), and a mini-batch
 // split between two threads is split by halves for the first layer: each thread sorts and sums its
 // own half's inputs for all the examples (sort_by_parity, sparse_forward_half), the two halves' sums
 // are added per example (combine_halves), and each thread updates its own half's rows. Each thread
 // then reads and writes only its own rows of Wt: split by examples, each thread read every row, and
 // the rows the other thread had just updated came from the other core's cache. The bits are the same
-// (the same sums, added in the same order) for any thread count, and the rows are numbered this way
-// whatever the split, so the update's change record (sums of 16 rows in row order) is too.
+// (the same sums, added in the same order) however a mini-batch is split, and so is the update's
+// change record (sums of 16 rows in row order) for any split of the same layout.
 #pragma once
 
 #include <algorithm>
@@ -87,13 +88,13 @@ class SparseFirstLayer {
     // The gathered nonzeros of examples `examples` (part `part` of a mini-batch of m), by input, each
     // input's examples in order: those of the input whose row of Wt is r (row_of) from
     // col_example/col_value[r * m + examples.begin], their count at col_count[part * rows + r]. (Rows
-    // rather than input numbers throughout: what the gather writes.) An example has at most one entry per input, so
-    // each part has slots of its own in every input's m, and one pass places the entries (a counting sort first
-    // counted, then placed: the count was a third of its time). The parts sort on their own threads
-    // as they gather, and join_parts closes the gaps between their runs. Sorted by ranges of inputs
-    // instead, each part had to find its own entries in every example's: at two threads a part took
-    // 18.5-21.2 us of the whole sort's 26.5 (benchmarks/sparse_in_cache.cpp, 784-100 float32, m = 100);
-    // by examples it takes 13.5, and its share of the join 2.
+    // rather than input numbers throughout: what the gather writes.) An example has at most one entry
+    // per input, so each part has slots of its own in every input's m, and one pass places the entries
+    // (a counting sort first counted, then placed: the count was a third of its time). The parts sort
+    // on their own threads as they gather, and join_parts closes the gaps between their runs. Sorted by
+    // ranges of inputs instead, each part had to find its own entries in every example's: at two
+    // threads a part took 18.5-21.2 us of the whole sort's 26.5 (benchmarks/sparse_in_cache.cpp,
+    // 784-100 float32, m = 100); by examples it takes 13.5, and its share of the join 2.
     // The entries are placed a group at a time (the inputs k with k mod lanes = g), each group's
     // examples in order: an input belongs to one group, so its examples still come in order, and the
     // rows being filled at a time are one group's (49 of 784 at 16 lanes), whose lines stay in L1
@@ -125,8 +126,8 @@ class SparseFirstLayer {
         }
     }
 
-    // With parity halves, a mini-batch split in two: half `half` (the groups of its parity, whose rows are
-    // that half's) of all m examples, into the runs of its rows, each row's examples in order (so
+    // With parity halves, a mini-batch split in two: half `half` (the groups of its parity, whose rows
+    // are that half's) of all m examples, into the runs of its rows, each row's examples in order (so
     // that the update needs no join). The examples kept by the input cache were noted (note_kept).
     void sort_by_parity(int64_t m, int half) {
         int64_t* filled = &col_count[static_cast<size_t>(half * half_rows)];
@@ -163,8 +164,8 @@ class SparseFirstLayer {
     // Both stay in place for the length of the call (network.cpp fills kept at each mini-batch).
     void read_kept(const KeptNonzeros* kept, const T* decoded) { kept_ = kept, decoded_ = decoded; }
 
-    // Example i's (of m, placed from `offset` in each row's run) group: from its record in the input cache
-    // (count and kept_first already set for it), or from its gathered slots.
+    // Example i's (of m, placed from `offset` in each row's run) group: from its record in the input
+    // cache (count and kept_first already set for it), or from its gathered slots.
     void place_kept(const KeptNonzeros& record, size_t group, int64_t i, int64_t m, int64_t offset, int64_t* filled) {
         const int64_t entries = count[group];
         const uint16_t* inputs = record.inputs + kept_first[group];
@@ -247,7 +248,7 @@ class SparseFirstLayer {
     const int64_t n_in, n_out, lanes, ld, groups;
     // With parity halves: the rows of a half (0 without), and the rows of Wt (n_in without).
     const int64_t half_rows, rows;
-    CacheLineVector<T> wt, velocity_t, l1_applied_t, ema_t;  // (n_in, ld), input-major
+    CacheLineVector<T> wt, velocity_t, l1_applied_t, ema_t;  // (rows, ld), input-major
     CacheLineVector<int32_t> index;                          // per example: its nonzeros, gather_nonzeros' groups
     CacheLineVector<T> value;
     std::vector<int64_t> count;
