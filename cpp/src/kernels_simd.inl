@@ -1394,10 +1394,10 @@ NNDL_INLINE void store_half_sums(const typename Simd<T>::vec (&acc)[JV], T* out)
 // 784-30: m=100 float32 30.0 -> 27.0 us, float64 56.3 -> 50.1; m=10 float64 5.35 -> 4.83, float32
 // 2.85 -> 2.54. Four groups at a time, and a loop over G groups written for any G, were slower.
 //
-// With kHalf 0 or 1 (TreeLeaves), the leaves of one half of the tree only: the groups of the even or of
-// the odd inputs, whose sums the tree adds last, as its two subtrees. Their subtree's sum goes to P
-// (m rows of ld, no tail, no bias): sparse_inputs.hpp's parity halves run the two halves on two
-// threads, each reading only its own half of Wt, and add the two sums (combine_halves).
+// With kHalf 0 or 1 (TreeLeaves), the leaves of one half of the tree only: the groups of the even or
+// of the odd inputs, whose sums the tree adds last, as its two subtrees. Their subtree's sum goes to
+// `sums` (m rows of ld, no tail, no bias): sparse_inputs.hpp's parity halves run the two halves on
+// two threads, each reading only its own half of Wt, and add the two sums (combine_halves).
 template <class T, int JV, int kHalf>
 NNDL_INLINE void sparse_forward_narrow(const SparseInputRows<T>& rows, int64_t m, int64_t n_in,
                                        const int64_t* slot_first, const T* Wt, int64_t ld, const T* b, int64_t n_out,
