@@ -359,7 +359,7 @@ struct Network2Steps {
         if (phase == 0) {
             // Both threads read every example's record in phase 1: each asks for all of the next ones.
             if (next_count > 0) prefetch_rows(X, n_in, Y, arch.n_out(), order, next_first, next_count, n, input_cache);
-            const int64_t bad = gather_rows(rows, true);
+            const int64_t bad = gather_rows(rows);
             return bad >= 0 ? rows.begin + bad : -1;
         }
         if (phase == 1) {
@@ -376,10 +376,10 @@ struct Network2Steps {
 
     // The nonzeros of the mini-batch's rows `rows` into the sparse layer's per-example slots, gathered
     // from X, except for the examples the input cache holds: their records are noted in `kept`, where
-    // sort_by_input and the forward product read them (with note_records, their group counts and
-    // starts too: SparseFirstLayer::note_kept). The examples gathered are kept. Returns the
+    // the sorts and the forward product read them (and their group counts and starts:
+    // SparseFirstLayer::note_kept). The examples gathered are kept. Returns the
     // first of the rows, counted from rows.begin, holding a NaN or an infinity, or -1.
-    int64_t gather_rows(Range rows, bool note_records = false) {
+    int64_t gather_rows(Range rows) {
         const int64_t n_in = arch.n_in();
         auto slots = [&](int64_t i) {
             return std::make_tuple(&sparse->index[static_cast<size_t>(i * n_in)],
@@ -396,7 +396,7 @@ struct Network2Steps {
             const int64_t example = examples[static_cast<size_t>(i)];
             kept[static_cast<size_t>(i)] = input_cache->record(example);
             if (kept[static_cast<size_t>(i)].counts) {
-                if (note_records) sparse->note_kept(i);
+                sparse->note_kept(i);
                 continue;
             }
             if (kernels.gather_nonzeros(ws.rows[1].data() + i, 1, n_in, sparse->half_rows, index, value, count) >= 0)

@@ -105,8 +105,8 @@ class SparseFirstLayer {
     // With read_kept: the examples i of the mini-batch whose kept[i].counts is set have their nonzeros
     // in the input cache: they are decoded here straight into the sorted runs (decoding them into the
     // per-example slots as well, for the forward product, took 2 of the pass's 4 stores an entry, and
-    // the forward product now reads the records: input_rows), and where each group starts in the
-    // record is noted (kept_first). The other examples were gathered into their slots.
+    // the forward product now reads the records: input_rows), from where note_kept found each group
+    // starts (kept_first). The other examples were gathered into their slots.
     void sort_by_input(int64_t m, Range examples, int part) {
         int64_t* filled = &col_count[static_cast<size_t>(part * rows)];
         std::fill(filled, filled + rows, int64_t{0});
@@ -115,13 +115,10 @@ class SparseFirstLayer {
             for (int64_t i = examples.begin; i < examples.end; ++i) {
                 const auto group = static_cast<size_t>(i * groups + g);
                 const KeptNonzeros* record = kept_ ? &kept_[i] : nullptr;
-                if (record && record->counts) {
-                    count[group] = record->counts[g];
-                    kept_first[group] = g == 0 ? 0 : kept_first[group - 1] + count[group - 1];
+                if (record && record->counts)
                     place_kept(*record, group, i, m, examples.begin, filled);
-                } else {
+                else
                     place_gathered(g, i, m, examples.begin, filled);
-                }
             }
         }
     }
@@ -144,10 +141,10 @@ class SparseFirstLayer {
         }
     }
 
-    // Example i's record in the input cache: its group counts and where each group starts, for
-    // sort_by_parity and the forward product (sort_by_input notes them itself). Done by each thread for
-    // its own examples, before either half is sorted: both halves' threads writing them for every
-    // example shared their cache lines, and cost a quarter of the sort.
+    // Example i's record in the input cache: its group counts and where each group starts, for the
+    // sorts and the forward product. Noted as the record is looked up, by the thread reading the
+    // example's row (network.cpp's gather_rows), before any sort: with parity halves, both halves'
+    // threads writing them for every example shared their cache lines, and cost a quarter of the sort.
     void note_kept(int64_t i) {
         const KeptNonzeros& record = kept_[i];
         int64_t first = 0;
