@@ -11,6 +11,7 @@
 // through the kernel would cost more than that.
 #include "nndl/thread_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -65,41 +66,46 @@ class ThreadPool {
             for (int p = 0; p < parts; ++p) part(p);
             return;
         }
-        // The job's fields are plain: a worker reads them after it sees the new number (acquire),
-        // and they are written again only after every worker has reported this job done (acquire
-        // of its release), so no worker is reading them then.
+        // `part` is a plain field: only a worker with parts reads it, after it sees the job posted
+        // (acquire), and it is written again only after each of those has reported the job done.
+        // A worker without parts reads nothing but the posted word, and is not waited for: one
+        // asleep, or not given a core (more threads than cores), would hold the caller up.
         mailbox_.part = &part;
-        mailbox_.parts = parts;
-        const uint64_t job = mailbox_.job.load(std::memory_order_relaxed) + 1;
-        mailbox_.job.store(job);     // sequentially consistent: see wait_for_job on sleepers_
+        const uint64_t job = number_of(mailbox_.posted.load(std::memory_order_relaxed)) + 1;
+        mailbox_.posted.store(job << kPartsBits | static_cast<uint64_t>(parts));  // see wait_for_job
         if (sleepers_.load() > 0) {  // under the mutex: not before a sleeper waits
             std::lock_guard<std::mutex> wake(sleep_mutex_);
             sleep_cv_.notify_all();
         }
         const int threads = static_cast<int>(workers_.size()) + 1;
         for (int p = 0; p < parts; p += threads) part(p);
-        for (const auto& done : done_)
-            while (done->job.load(std::memory_order_acquire) != job) NNDL_CPU_RELAX();
+        for (int worker = 1; worker < std::min(parts, threads); ++worker) {
+            const Done& done = *done_[static_cast<size_t>(worker - 1)];
+            while (done.job.load(std::memory_order_acquire) != job) NNDL_CPU_RELAX();
+        }
     }
 
   private:
+    // The posted word: the job's number, then its part count in the low kPartsBits bits.
+    static constexpr int kPartsBits = 16;  // parts <= threads <= 1024
+    static uint64_t number_of(uint64_t posted) { return posted >> kPartsBits; }
+    static int parts_of(uint64_t posted) { return static_cast<int>(posted & ((uint64_t{1} << kPartsBits) - 1)); }
+
     struct alignas(kLine) Mailbox {
-        std::atomic<uint64_t> job{0};  // the number of the latest job; 0: none yet
+        std::atomic<uint64_t> posted{0};  // the latest job; 0: none yet
         const std::function<void(int)>* part = nullptr;
-        int parts = 0;
-        bool quit = false;  // set with a new number by stop(): the workers return instead
+        std::atomic<bool> quit{false};  // set by stop() before it posts: the workers return instead
     };
     struct alignas(kLine) Done {
-        std::atomic<uint64_t> job{0};  // the number of the last job this worker finished
+        std::atomic<uint64_t> job{0};  // the number of the last job this worker had parts in and finished
     };
 
     void start(int threads) {
-        mailbox_.quit = false;
+        mailbox_.quit.store(false);
         done_.clear();
-        // The job number is read here, not in the new thread: the workers wait for the next one.
-        const uint64_t now = mailbox_.job.load();
+        // The posted word is read here, not in the new thread: the workers wait for the next one.
+        const uint64_t now = mailbox_.posted.load();
         for (int t = 1; t < threads; ++t) done_.push_back(std::make_unique<Done>());
-        for (auto& done : done_) done->job.store(now);
         for (int t = 1; t < threads; ++t)
             workers_.emplace_back([this, t, threads, now] { worker_loop(t, threads, now); });
     }
@@ -107,43 +113,45 @@ class ThreadPool {
     void stop() {
         {
             std::lock_guard<std::mutex> wake(sleep_mutex_);
-            mailbox_.quit = true;
-            mailbox_.job.fetch_add(1);
+            mailbox_.quit.store(true);
+            mailbox_.posted.store((number_of(mailbox_.posted.load()) + 1) << kPartsBits);
         }
         sleep_cv_.notify_all();
         for (auto& w : workers_) w.join();
         workers_.clear();
     }
 
-    // Spins until a job newer than `seen` is posted, then sleeps (a worker idle for long, between
-    // SGD calls, gives its core back). Returns the job's number.
+    // Spins until a job other than `seen` is posted, then sleeps (a worker idle for long, between
+    // SGD calls, gives its core back). Returns the posted word.
     uint64_t wait_for_job(uint64_t seen) {
         const auto spin_until = std::chrono::steady_clock::now() + kSpinBeforeSleep;
         for (int checks = 1;; ++checks) {
-            const uint64_t job = mailbox_.job.load(std::memory_order_acquire);
-            if (job != seen) return job;
+            const uint64_t posted = mailbox_.posted.load(std::memory_order_acquire);
+            if (posted != seen) return posted;
             NNDL_CPU_RELAX();
             if (checks % 64 == 0 && std::chrono::steady_clock::now() > spin_until) break;
         }
-        // Counted as sleeping before the last look at the mailbox, both sequentially consistent:
-        // either run() sees the count and wakes this thread (under the mutex, so not before it
-        // waits), or this thread sees run()'s new number and does not wait.
+        // Counted as sleeping before the last look at the mailbox, both sequentially consistent
+        // (as run()'s post and its look at the count): either run() sees the count and wakes this
+        // thread (under the mutex, so not before it waits), or this thread sees the new post.
         std::unique_lock<std::mutex> lock(sleep_mutex_);
         sleepers_.fetch_add(1);
-        uint64_t job;
-        while ((job = mailbox_.job.load()) == seen) sleep_cv_.wait(lock);
+        uint64_t posted;
+        while ((posted = mailbox_.posted.load()) == seen) sleep_cv_.wait(lock);
         sleepers_.fetch_sub(1);
-        return job;
+        return posted;
     }
 
     void worker_loop(int index, int threads, uint64_t seen) {
         Done& done = *done_[static_cast<size_t>(index - 1)];
         for (;;) {
             seen = wait_for_job(seen);
-            if (mailbox_.quit) return;
+            if (mailbox_.quit.load()) return;
+            const int parts = parts_of(seen);
+            if (index >= parts) continue;  // nothing for this thread (and the caller does not wait)
             const std::function<void(int)>& part = *mailbox_.part;
-            for (int p = index, parts = mailbox_.parts; p < parts; p += threads) part(p);
-            done.job.store(seen, std::memory_order_release);
+            for (int p = index; p < parts; p += threads) part(p);
+            done.job.store(number_of(seen), std::memory_order_release);
         }
     }
 
