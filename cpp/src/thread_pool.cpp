@@ -66,34 +66,37 @@ class ThreadPool {
             for (int p = 0; p < parts; ++p) part(p);
             return;
         }
-        // `part` is a plain field: only a worker with parts reads it, after it sees the job posted
-        // (acquire), and it is written again only after each of those has reported the job done.
-        // A worker without parts reads nothing but the posted word, and is not waited for: one
-        // asleep, or not given a core (more threads than cores), would hold the caller up.
+        // `part` and `parts` are plain fields: only a worker with parts reads them, after it sees the
+        // job posted (acquire), and they are written again only after each of those has reported the
+        // job done. A worker without parts reads nothing but the posted word, and is not waited for:
+        // one asleep, or not given a core (more threads than cores), would hold the caller up.
         mailbox_.part = &part;
+        mailbox_.parts = parts;
+        const int threads = static_cast<int>(workers_.size()) + 1, busy = std::min(parts, threads);
         const uint64_t job = number_of(mailbox_.posted.load(std::memory_order_relaxed)) + 1;
-        mailbox_.posted.store(job << kPartsBits | static_cast<uint64_t>(parts));  // see wait_for_job
+        mailbox_.posted.store(job << kBusyBits | static_cast<uint64_t>(busy));  // see wait_for_job
         if (sleepers_.load() > 0) {  // under the mutex: not before a sleeper waits
             std::lock_guard<std::mutex> wake(sleep_mutex_);
             sleep_cv_.notify_all();
         }
-        const int threads = static_cast<int>(workers_.size()) + 1;
         for (int p = 0; p < parts; p += threads) part(p);
-        for (int worker = 1; worker < std::min(parts, threads); ++worker) {
+        for (int worker = 1; worker < busy; ++worker) {
             const Done& done = *done_[static_cast<size_t>(worker - 1)];
             while (done.job.load(std::memory_order_acquire) != job) NNDL_CPU_RELAX();
         }
     }
 
   private:
-    // The posted word: the job's number, then its part count in the low kPartsBits bits.
-    static constexpr int kPartsBits = 16;  // parts <= threads <= 1024
-    static uint64_t number_of(uint64_t posted) { return posted >> kPartsBits; }
-    static int parts_of(uint64_t posted) { return static_cast<int>(posted & ((uint64_t{1} << kPartsBits) - 1)); }
+    // The posted word: the job's number, then in the low kBusyBits bits how many threads have parts
+    // in it (the caller and workers 1 .. busy - 1).
+    static constexpr int kBusyBits = 16;  // busy <= threads <= 1024
+    static uint64_t number_of(uint64_t posted) { return posted >> kBusyBits; }
+    static int busy_of(uint64_t posted) { return static_cast<int>(posted & ((uint64_t{1} << kBusyBits) - 1)); }
 
     struct alignas(kLine) Mailbox {
         std::atomic<uint64_t> posted{0};  // the latest job; 0: none yet
         const std::function<void(int)>* part = nullptr;
+        int parts = 0;
         std::atomic<bool> quit{false};  // set by stop() before it posts: the workers return instead
     };
     struct alignas(kLine) Done {
@@ -114,7 +117,7 @@ class ThreadPool {
         {
             std::lock_guard<std::mutex> wake(sleep_mutex_);
             mailbox_.quit.store(true);
-            mailbox_.posted.store((number_of(mailbox_.posted.load()) + 1) << kPartsBits);
+            mailbox_.posted.store((number_of(mailbox_.posted.load()) + 1) << kBusyBits);
         }
         sleep_cv_.notify_all();
         for (auto& w : workers_) w.join();
@@ -147,10 +150,9 @@ class ThreadPool {
         for (;;) {
             seen = wait_for_job(seen);
             if (mailbox_.quit.load()) return;
-            const int parts = parts_of(seen);
-            if (index >= parts) continue;  // nothing for this thread (and the caller does not wait)
+            if (index >= busy_of(seen)) continue;  // nothing for this thread (and the caller does not wait)
             const std::function<void(int)>& part = *mailbox_.part;
-            for (int p = index; p < parts; p += threads) part(p);
+            for (int p = index, parts = mailbox_.parts; p < parts; p += threads) part(p);
             done.job.store(number_of(seen), std::memory_order_release);
         }
     }
