@@ -6,8 +6,8 @@
 // which the caller waits on: one transfer each way. Handing parts out from a shared counter and
 // counting busy workers (the pool before this one) took several transfers more: a hand-off to one
 // worker with 1 us of work each side cost 0.42-0.48 us more than the work with the cores near (a
-// round trip of 120-140 ns), 1.0-1.1 us with them far apart (350-365 ns); this one 0.22-0.23 and
-// 0.69-0.72 us. Workers spin for a while after a job before sleeping: waking a sleeping thread
+// round trip of 120-140 ns), 1.0-1.2 us with them far apart (310-370 ns); this one 0.21-0.23 and
+// 0.68-0.72 us. Workers spin for a while after a job before sleeping: waking a sleeping thread
 // through the kernel would cost more than that.
 #include "nndl/thread_pool.hpp"
 
