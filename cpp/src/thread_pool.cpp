@@ -26,6 +26,8 @@
 
 #include <pthread.h>
 
+#include "nndl/cache_line_vector.hpp"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define NNDL_CPU_RELAX() _mm_pause()
@@ -39,7 +41,6 @@ namespace nndl {
 namespace {
 
 constexpr auto kSpinBeforeSleep = std::chrono::microseconds(200);
-constexpr size_t kLine = 64;
 
 class ThreadPool {
   public:
@@ -77,14 +78,15 @@ class ThreadPool {
         const bool asleep = sleepers_.load() > 0;
         mailbox_.part = &part;
         mailbox_.parts = parts;
-        const int threads = asleep ? 1 : static_cast<int>(workers_.size()) + 1, busy = std::min(parts, threads);
+        // The threads sharing the job (the caller alone while a worker sleeps), and those with parts.
+        const int sharing = asleep ? 1 : static_cast<int>(workers_.size()) + 1, busy = std::min(parts, sharing);
         const uint64_t job = number_of(mailbox_.posted.load(std::memory_order_relaxed)) + 1;
         mailbox_.posted.store(job << kBusyBits | static_cast<uint64_t>(busy));  // see wait_for_job
         if (asleep || sleepers_.load() > 0) {  // under the mutex: not before a sleeper waits
             std::lock_guard<std::mutex> wake(sleep_mutex_);
             sleep_cv_.notify_all();
         }
-        for (int p = 0; p < parts; p += threads) part(p);
+        for (int p = 0; p < parts; p += sharing) part(p);
         for (int worker = 1; worker < busy; ++worker) {
             const Done& done = *done_[static_cast<size_t>(worker - 1)];
             while (done.job.load(std::memory_order_acquire) != job) NNDL_CPU_RELAX();
@@ -98,13 +100,13 @@ class ThreadPool {
     static uint64_t number_of(uint64_t posted) { return posted >> kBusyBits; }
     static int busy_of(uint64_t posted) { return static_cast<int>(posted & ((uint64_t{1} << kBusyBits) - 1)); }
 
-    struct alignas(kLine) Mailbox {
+    struct alignas(kCacheLine) Mailbox {
         std::atomic<uint64_t> posted{0};  // the latest job; 0: none yet
         const std::function<void(int)>* part = nullptr;
         int parts = 0;
         std::atomic<bool> quit{false};  // set by stop() before it posts: the workers return instead
     };
-    struct alignas(kLine) Done {
+    struct alignas(kCacheLine) Done {
         std::atomic<uint64_t> job{0};  // the number of the last job this worker had parts in and finished
     };
 
@@ -167,7 +169,7 @@ class ThreadPool {
     std::vector<std::thread> workers_;
     Mailbox mailbox_;
     std::vector<std::unique_ptr<Done>> done_;  // per worker, each in a line of its own
-    alignas(kLine) std::atomic<int> sleepers_{0};
+    alignas(kCacheLine) std::atomic<int> sleepers_{0};
     std::mutex sleep_mutex_;
     std::condition_variable sleep_cv_;
 };
