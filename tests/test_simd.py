@@ -22,6 +22,8 @@ from nndl import reference
 
 AVAILABLE = nndl.simd_info()["available"]
 SIMD_PATHS = [name for name in AVAILABLE if name != "scalar"]
+# Built only on request (cmake -DNNDL_AVX512_ON_AVX2=ON, .ci/run's third pass), never chosen automatically.
+TEST_SETS = {"avx512-on-avx2"}
 
 
 @pytest.fixture(params=SIMD_PATHS)
@@ -54,11 +56,26 @@ def test_simd_info_reports_the_sets():
     assert info["path"] in info["available"]
     assert info["available"][0] == "scalar" and "scalar" in info["compiled"]
     assert set(info["available"]) <= set(info["compiled"])
-    assert set(info["compiled"]) <= {"scalar", "baseline", "avx2", "avx512"}
+    assert set(info["compiled"]) <= {"scalar", "baseline", "avx2", "avx512"} | TEST_SETS
     if os.environ.get("NNDL_SIMD") in info["available"]:
         assert info["path"] == os.environ["NNDL_SIMD"]
-    else:
-        assert info["path"] == info["available"][-1]  # the best the CPU has
+    else:  # the best the CPU has, a test set never
+        assert info["path"] == [name for name in info["available"] if name not in TEST_SETS][-1]
+
+
+def test_a_test_set_runs_only_when_named():
+    """The avx512-on-avx2 set, when built, is available on AVX2 but not chosen without NNDL_SIMD."""
+    env = {key: value for key, value in os.environ.items() if key != "NNDL_SIMD"}
+    out = subprocess.run(
+        [sys.executable, "-c", "import nndl; print(nndl.simd_info()['path'])"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() not in TEST_SETS
+    if "avx512-on-avx2" in nndl.simd_info()["compiled"]:
+        assert ("avx512-on-avx2" in AVAILABLE) == ("avx2" in AVAILABLE)
 
 
 def test_set_simd_rejects_unknown_and_unavailable_sets():
@@ -79,7 +96,7 @@ def test_environment_variable_forces_a_lower_set(wanted):
         text=True,
         check=True,
     )
-    assert out.stdout.strip() == (wanted if wanted in AVAILABLE else AVAILABLE[-1])
+    assert out.stdout.strip() == (wanted if wanted in AVAILABLE else [n for n in AVAILABLE if n not in TEST_SETS][-1])
 
 
 # Shapes that exercise every tile edge: widths that are not multiples of any vector length, layers

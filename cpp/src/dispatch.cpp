@@ -1,6 +1,7 @@
 // The choice of kernel set: what this build compiled, what this CPU can run, and which one runs.
 // The choice is made once, on first use (the module's import): NNDL_SIMD names a set to use if
-// it is available; otherwise the best the CPU supports. set_active_kernels changes it later.
+// it is available; otherwise the best the CPU supports (never a test set, which only its name
+// selects). set_active_kernels changes it later.
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -19,6 +20,9 @@ extern const KernelSet kernels_baseline;
 #endif
 #ifdef NNDL_HAVE_AVX2_KERNELS
 extern const KernelSet kernels_avx2;
+#endif
+#ifdef NNDL_HAVE_AVX512_ON_AVX2_KERNELS
+extern const KernelSet kernels_avx512_on_avx2;
 #endif
 #ifdef NNDL_HAVE_AVX512_KERNELS
 extern const KernelSet kernels_avx512;
@@ -91,6 +95,7 @@ const KernelSet kernels_scalar{"scalar", scalar_table<float>(), scalar_table<dou
 struct Candidate {
     const KernelSet* set;
     bool (*cpu_has)();
+    bool automatic = true;  // false: a test set, run only when asked for by name
 };
 
 bool always() { return true; }
@@ -115,6 +120,9 @@ const std::vector<Candidate>& compiled() {
 #ifdef NNDL_HAVE_AVX2_KERNELS
         {&kernels_avx2, &cpu_has_avx2},
 #endif
+#ifdef NNDL_HAVE_AVX512_ON_AVX2_KERNELS
+        {&kernels_avx512_on_avx2, &cpu_has_avx2, false},
+#endif
 #ifdef NNDL_HAVE_AVX512_KERNELS
         {&kernels_avx512, &cpu_has_avx512},
 #endif
@@ -125,7 +133,7 @@ const std::vector<Candidate>& compiled() {
 const KernelSet* initial_choice() {
     const KernelSet* best = nullptr;
     for (const Candidate& c : compiled())
-        if (c.cpu_has()) best = c.set;
+        if (c.automatic && c.cpu_has()) best = c.set;
     if (const char* wanted = std::getenv("NNDL_SIMD")) {
         if (const KernelSet* forced = find_kernel_set(wanted)) return forced;
         // An unknown or unavailable name: keep the best; simd_info() reports the request.

@@ -1,6 +1,6 @@
 // The SIMD kernels, written once over GCC/Clang vector extensions and compiled once per instruction
 // set: kernels_<isa>.cpp defines
-//   NNDL_KERNEL_NS      the namespace of this copy (baseline, avx2, avx512)
+//   NNDL_KERNEL_NS      the namespace of this copy (baseline, avx2, avx512; avx512_on_avx2, a test set)
 //   NNDL_KERNEL_NAME    its name as users see it
 //   NNDL_VECTOR_BYTES   16, 32 or 64
 //   NNDL_VECTOR_REGS    16 or 32 (sizes the register tiles)
@@ -45,7 +45,9 @@
 #define NNDL_INLINE inline __attribute__((always_inline))
 // Pins a value to a vector register: stops the compiler from folding a load into each of several
 // FMAs (one load per use instead of one per row), which makes the forward tile load-bound.
-#if defined(__x86_64__) || defined(__i386__)
+#if NNDL_VECTOR_BYTES == 64 && !defined(__AVX512F__)
+#define NNDL_IN_REGISTER(v) ((void)0)  // the avx512-on-avx2 test set: a 64-byte vector fits no AVX2 register
+#elif defined(__x86_64__) || defined(__i386__)
 #define NNDL_IN_REGISTER(v) asm("" : "+v"(v))  // "v": any vector register, zmm16-31 included
 #elif defined(__aarch64__)
 #define NNDL_IN_REGISTER(v) asm("" : "+w"(v))
@@ -728,6 +730,29 @@ NNDL_INLINE void with_shrink(const UpdateConstants<V>& c, Body body) {
         body(ShrinkIs<false>{});
 }
 
+#if NNDL_VECTOR_BYTES == 64 && !defined(__AVX512F__) && defined(__FMA__)
+// minus_product of 64-byte vectors on AVX2 (the avx512-on-avx2 test set): one FMA per 32-byte half,
+// each lane rounded once, as AVX-512's one FMA rounds it.
+NNDL_INLINE vd minus_product_halves(vd c, vd a, vd b) {
+    __m256d x[2], y[2], z[2];
+    std::memcpy(x, &a, sizeof a);
+    std::memcpy(y, &b, sizeof b);
+    std::memcpy(z, &c, sizeof c);
+    for (int h = 0; h < 2; ++h) z[h] = _mm256_fnmadd_pd(x[h], y[h], z[h]);
+    std::memcpy(&c, z, sizeof c);
+    return c;
+}
+NNDL_INLINE vf minus_product_halves(vf c, vf a, vf b) {
+    __m256 x[2], y[2], z[2];
+    std::memcpy(x, &a, sizeof a);
+    std::memcpy(y, &b, sizeof b);
+    std::memcpy(z, &c, sizeof c);
+    for (int h = 0; h < 2; ++h) z[h] = _mm256_fnmadd_ps(x[h], y[h], z[h]);
+    std::memcpy(&c, z, sizeof c);
+    return c;
+}
+#endif
+
 // c - a*b, rounded once on the kernel sets with FMA (AVX2, AVX-512) and twice on SSE2: the update's
 // grouping spelled out, so that the bits do not hang on which products the compiler fuses. With the
 // L2 test taken out of the tiles (with_shrink), GCC computed (eta/m)*g once ahead of the two
@@ -740,11 +765,15 @@ NNDL_INLINE V minus_product(V c, V a, V b) {
         return __builtin_fma(-a, b, c);
     } else if constexpr (std::is_same_v<V, float>) {
         return __builtin_fmaf(-a, b, c);
-#if NNDL_VECTOR_BYTES == 64
+#if NNDL_VECTOR_BYTES == 64 && defined(__AVX512F__)
     } else if constexpr (std::is_same_v<V, vd>) {
         return (vd)_mm512_fnmadd_pd((__m512d)a, (__m512d)b, (__m512d)c);
     } else if constexpr (std::is_same_v<V, vf>) {
         return (vf)_mm512_fnmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif NNDL_VECTOR_BYTES == 64
+    } else if constexpr (std::is_same_v<V, vd> || std::is_same_v<V, vf>) {
+        // The avx512-on-avx2 test set: each half rounded once by AVX2's FMA, as one AVX-512 FMA rounds.
+        return minus_product_halves(c, a, b);
 #elif NNDL_VECTOR_BYTES == 32
     } else if constexpr (std::is_same_v<V, vd>) {
         return (vd)_mm256_fnmadd_pd((__m256d)a, (__m256d)b, (__m256d)c);

@@ -94,6 +94,9 @@ KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS = {"avx2": 4}
 KEPT_SMALL_BATCH_MIN_EPOCHS = 3
 #: Bytes per vector of each kernel set (the scalar set: one value).
 VECTOR_BYTES = {"avx512": 64, "avx2": 32, "baseline": 16}
+#: Test sets and the set each stands for: avx512-on-avx2 is the avx512 kernels' source built for AVX2
+#: (``cmake -DNNDL_AVX512_ON_AVX2=ON``), and chooses as avx512 would, so that its runs take avx512's paths.
+STANDS_FOR = {"avx512-on-avx2": "avx512"}
 #: Rows of the training inputs sampled to measure their density.
 DENSITY_SAMPLE_ROWS = 1000
 #: The sparse path gathers each mini-batch's nonzeros into mini_batch_size x n_in slots (an index
