@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 # scikit-learn's check_estimator runs its array-API check (that enabling array-API dispatch leaves
 # results unchanged) only when SciPy was imported with this set; without it the check skips itself.
@@ -40,6 +42,13 @@ def restore_threads():
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+def printed_by_new_python(code: str, env: dict[str, str]) -> str:
+    """What `code` prints (stripped), run by a new Python process with environment `env`: for
+    what nndl decides once, at import."""
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.strip()
 
 
 def max_abs_diff(a: list[np.ndarray], b: list[np.ndarray]) -> float:

@@ -10,20 +10,24 @@ tolerances hold unchanged: 1e-12 per step, 1e-9 after an epoch, accuracy counts 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import nndl
-from conftest import max_abs_diff
+from conftest import max_abs_diff, printed_by_new_python
 from nndl import reference
 
 AVAILABLE = nndl.simd_info()["available"]
 SIMD_PATHS = [name for name in AVAILABLE if name != "scalar"]
 # Built only on request (cmake -DNNDL_AVX512_ON_AVX2=ON, .ci/run's third pass), never chosen automatically.
 TEST_SETS = {"avx512-on-avx2"}
+BEST = [name for name in AVAILABLE if name not in TEST_SETS][-1]  # the set chosen without NNDL_SIMD
+
+
+def path_in_a_new_process(env):
+    """The kernel set a new Python process with environment `env` runs."""
+    return printed_by_new_python("import nndl; print(nndl.simd_info()['path'])", env)
 
 
 @pytest.fixture(params=SIMD_PATHS)
@@ -60,20 +64,13 @@ def test_simd_info_reports_the_sets():
     if os.environ.get("NNDL_SIMD") in info["available"]:
         assert info["path"] == os.environ["NNDL_SIMD"]
     else:  # the best the CPU has, a test set never
-        assert info["path"] == [name for name in info["available"] if name not in TEST_SETS][-1]
+        assert info["path"] == BEST
 
 
 def test_a_test_set_runs_only_when_named():
     """The avx512-on-avx2 set, when built, is available on AVX2 but not chosen without NNDL_SIMD."""
     env = {key: value for key, value in os.environ.items() if key != "NNDL_SIMD"}
-    out = subprocess.run(
-        [sys.executable, "-c", "import nndl; print(nndl.simd_info()['path'])"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() not in TEST_SETS
+    assert path_in_a_new_process(env) == BEST
     if "avx512-on-avx2" in nndl.simd_info()["compiled"]:
         assert ("avx512-on-avx2" in AVAILABLE) == ("avx2" in AVAILABLE)
 
@@ -88,15 +85,7 @@ def test_set_simd_rejects_unknown_and_unavailable_sets():
 
 @pytest.mark.parametrize("wanted", ["scalar", "baseline"])
 def test_environment_variable_forces_a_lower_set(wanted):
-    env = dict(os.environ, NNDL_SIMD=wanted)
-    out = subprocess.run(
-        [sys.executable, "-c", "import nndl; print(nndl.simd_info()['path'])"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == (wanted if wanted in AVAILABLE else [n for n in AVAILABLE if n not in TEST_SETS][-1])
+    assert path_in_a_new_process(dict(os.environ, NNDL_SIMD=wanted)) == (wanted if wanted in AVAILABLE else BEST)
 
 
 # Shapes that exercise every tile edge: widths that are not multiples of any vector length, layers

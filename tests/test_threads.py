@@ -7,14 +7,13 @@ benchmark's business (python -m nndl.bench)."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 
 import numpy as np
 import pytest
 
 import nndl
+from conftest import printed_by_new_python
 
 
 def params(net):
@@ -30,14 +29,7 @@ def train(threads, X, y, epochs=1, **kwargs):
 
 def test_default_is_the_machine_or_the_environment():
     env = dict(os.environ, NNDL_NUM_THREADS="3")
-    out = subprocess.run(
-        [sys.executable, "-c", "import nndl; print(nndl.get_num_threads())"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "3"
+    assert printed_by_new_python("import nndl; print(nndl.get_num_threads())", env) == "3"
     if "NNDL_NUM_THREADS" not in os.environ:
         assert nndl.get_num_threads() >= 1
 
