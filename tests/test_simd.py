@@ -20,7 +20,7 @@ from nndl import reference
 
 AVAILABLE = nndl.simd_info()["available"]
 SIMD_PATHS = [name for name in AVAILABLE if name != "scalar"]
-# Built only on request (cmake -DNNDL_AVX512_ON_AVX2=ON, .ci/run's third pass), never chosen automatically.
+# Built only on request (cmake -DNNDL_AVX512_ON_AVX2=ON, .ci/run's second pass), never chosen automatically.
 TEST_SETS = {"avx512-on-avx2"}
 BEST = [name for name in AVAILABLE if name not in TEST_SETS][-1]  # the set chosen without NNDL_SIMD
 
