@@ -20,9 +20,9 @@ from nndl.sparse_inputs import (
     MAX_DENSITY,
     MAX_GATHER_BYTES,
     MIN_OUTPUT_VECTORS,
-    STANDS_FOR,
     gather_bytes,
     input_density,
+    kernel_set_modelled,
     output_vectors,
     pixel_inputs,
     sparse_inputs_pay,
@@ -366,7 +366,7 @@ def test_the_automatic_choice(mnist_arrays, rng):
     assert sparse_inputs_pay(0.19, 100, np.float64, mini_batch_size=100, n_in=784, kernel_set="avx2")
     (X, _), _, _ = mnist_arrays
     # the network asks for the kernel set in use
-    path = STANDS_FOR.get(nndl.simd_info()["path"], nndl.simd_info()["path"])
+    path = kernel_set_modelled(nndl.simd_info()["path"])
     wide_enough = output_vectors(30, np.float64, path) >= MIN_OUTPUT_VECTORS.get(path, 7)
     assert nndl.Network([784, 30, 10])._first_layer_reads_sparse(X, None, 10) == wide_enough
     assert nndl.Network([784, 500, 10])._first_layer_reads_sparse(X, None, 10)
@@ -407,7 +407,7 @@ def test_the_automatic_choice_counts_on_the_input_cache(mnist_arrays, rng):
     assert not sparse_inputs_pay_on(X, 24, np.float32, 100, 784, "baseline", epochs=30)  # 6: not measured there
     assert not sparse_inputs_pay_on(X + 1e-3 * (X != 0), 30, np.float32, 100, 784, "avx512", epochs=30)
     assert not sparse_inputs_pay_on(np.ones((100, 784)) / 255, 30, np.float32, 100, 784, "avx512", epochs=30)
-    path = STANDS_FOR.get(nndl.simd_info()["path"], nndl.simd_info()["path"])  # a test set chooses as its model
+    path = kernel_set_modelled(nndl.simd_info()["path"])  # a test set chooses as its model
     net = nndl.Network([784, 30, 10], dtype=np.float32)
     assert net._first_layer_reads_sparse(X, None, 100, 3) == (path in ("avx512", "avx2"))
     assert net._first_layer_reads_sparse(X, None, 10, 3) == (path == "avx2")

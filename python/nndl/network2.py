@@ -22,7 +22,7 @@ from .data.arrays import Arrays, checked_inputs, to_arrays
 from .network_base import NetworkBase
 from .network_file import load_into
 from .regularization import UpdateOptions
-from .sparse_inputs import STANDS_FOR, sparse_inputs_pay_on
+from .sparse_inputs import kernel_set_modelled, sparse_inputs_pay_on
 from .training.errors import DivergenceError, NonFiniteInput
 from .training.guard import exclusive
 from .training.sgd import TrainingRun
@@ -158,8 +158,7 @@ class Network(NetworkBase):
     ) -> bool:
         if requested is not None:
             return requested
-        path = _core.simd_info()["path"]
-        kernel_set = STANDS_FOR.get(path, path)
+        kernel_set = kernel_set_modelled(_core.simd_info()["path"])
         return sparse_inputs_pay_on(X, self.sizes[1], self.dtype, mini_batch_size, self.sizes[0], kernel_set, epochs)
 
     def _layer_outputs(self, X: np.ndarray) -> list[np.ndarray]:

@@ -106,6 +106,12 @@ DENSITY_SAMPLE_ROWS = 1000
 MAX_GATHER_BYTES = 64 * 2**20
 
 
+def kernel_set_modelled(path: str) -> str:
+    """The kernel set whose measured thresholds apply to ``path`` (``nndl.simd_info()["path"]``): a
+    test set's model (``STANDS_FOR``), any other set itself."""
+    return STANDS_FOR.get(path, path)
+
+
 def input_density(X: np.ndarray) -> float:
     """The share of nonzero values in a sample of the rows of X (at most ``DENSITY_SAMPLE_ROWS``)."""
     sample = sample_rows(X, DENSITY_SAMPLE_ROWS)
