@@ -1892,16 +1892,17 @@ void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_
     return run(sparse_update_rule<T, false, false, Post::none>);
 }
 
-// Biases [j_begin, j_end) of a layer whose weights another kernel updates (the sparse first layer):
-// the same step as the dense fused update's. bias_change[j] = b_new - b_new (non-finite exactly when b is).
+// Biases [j_begin, j_end) of a layer whose weights another kernel updates (the sparse first layer),
+// from delta's m rows of stride ld: the same step as the dense fused update's. bias_change[j] = b_new -
+// b_new (non-finite exactly when b is).
 template <class T>
-void bias_update(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b, const UpdateStep<T>& s,
+void bias_update(const T* delta, int64_t m, int64_t ld, int64_t j_begin, int64_t j_end, T* b, const UpdateStep<T>& s,
                  T* vb, double* bias_change) {
     auto record = [&](int64_t j, T bias) { bias_change[j] = static_cast<double>(bias - bias); };
     if (s.has_momentum)
-        update_biases<T, true>(delta, m, n_out, j_begin, j_end, b, s, vb, record);
+        update_biases<T, true>(delta, m, ld, j_begin, j_end, b, s, vb, record);
     else
-        update_biases<T, false>(delta, m, n_out, j_begin, j_end, b, s, vb, record);
+        update_biases<T, false>(delta, m, ld, j_begin, j_end, b, s, vb, record);
 }
 
 // ---- the check of a mini-batch's inputs for NaN and infinity ----

@@ -90,8 +90,9 @@ struct KernelTable {
     void (*sparse_update)(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
                           const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
                           const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change);
-    // Biases [j_begin, j_end): the dense fused update's bias step; bias_change[j] = b_new - b_new.
-    void (*bias_update)(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b,
+    // Biases [j_begin, j_end): the dense fused update's bias step on delta's m rows of stride ld (>= j_end);
+    // bias_change[j] = b_new - b_new.
+    void (*bias_update)(const T* delta, int64_t m, int64_t ld, int64_t j_begin, int64_t j_end, T* b,
                         const UpdateStep<T>& step, T* velocity_b, double* bias_change);
     // Half `half` (0: the even inputs, 1: the odd) of sparse_forward's sums, as the last addition of its
     // reduction tree takes them: sums[i * ld + j] for j < ld, no tail (n_in a multiple of sparse_lanes),

@@ -194,11 +194,11 @@ void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_
 }
 
 template <class T>
-void bias_update_rows(const T* delta, int64_t m, int64_t n_out, int64_t j_begin, int64_t j_end, T* b,
+void bias_update_rows(const T* delta, int64_t m, int64_t ld, int64_t j_begin, int64_t j_end, T* b,
                       const UpdateStep<T>& step, T* velocity_b, double* bias_change) {
     for (int64_t j = j_begin; j < j_end; ++j) {
         T sum = 0;
-        for (int64_t i = 0; i < m; ++i) sum += delta[i * n_out + j];
+        for (int64_t i = 0; i < m; ++i) sum += delta[i * ld + j];
         b[j] = bias_update(b[j], sum, step, velocity_b ? velocity_b + j : nullptr);
         bias_change[j] = static_cast<double>(b[j] - b[j]);
     }
