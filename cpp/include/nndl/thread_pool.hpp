@@ -1,7 +1,8 @@
 // A small pool of std::threads for the few loops worth splitting (mini-batches, evaluating many
 // rows). The caller runs parts too, so n threads means n-1 workers. Work is handed out as numbered
-// parts, part p to thread p mod n (the caller is thread 0); what a part computes never depends on
-// which thread runs it, so results do not depend on the thread count.
+// parts, part p to thread p mod n (the caller is thread 0), or, while a worker sleeps after an idle
+// spell, to whichever thread claims it first; what a part computes never depends on which thread
+// runs it, so results do not depend on the thread count.
 #pragma once
 
 #include <functional>
