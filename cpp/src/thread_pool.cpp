@@ -86,7 +86,7 @@ class ThreadPool {
         mailbox_.part = &part;
         mailbox_.parts = parts;
         const uint64_t job = number_of(mailbox_.posted.load(std::memory_order_relaxed)) + 1;
-        if (asleep) {
+        if (asleep && parts <= kMaxClaimedParts) {
             parts_done_.store(0, std::memory_order_relaxed);
             claim_.store(claim_word(job, parts, 0), std::memory_order_relaxed);
             mailbox_.posted.store(job << kBusyBits | kClaimed);  // publishes the fields above
@@ -115,7 +115,9 @@ class ThreadPool {
     static int busy_of(uint64_t posted) { return static_cast<int>(posted & (kClaimed - 1)); }
 
     // The claim word of a claimed job: its number (low 32 bits: a tag, which cannot come round again
-    // while a thread still holds an old one), its parts, and the next part not yet claimed.
+    // while a thread still holds an old one), its parts, and the next part not yet claimed, 16 bits
+    // each (a job of more parts is handed out as when no worker sleeps; the engine's have <= threads).
+    static constexpr int kMaxClaimedParts = 0xffff;
     static uint64_t claim_word(uint64_t job, int parts, int next) {
         return (job & 0xffffffffu) << 32 | static_cast<uint64_t>(parts) << 16 | static_cast<uint64_t>(next);
     }

@@ -6,7 +6,6 @@
 // the woken workers claim while the caller runs (the pool's claimed jobs); resizes in between. Each
 // part adds to a counter of its own; the totals are checked against the parts posted. Exits non-zero,
 // naming the case, on a wrong total; ThreadSanitizer fails the run on a data race.
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <set>
