@@ -12,10 +12,10 @@
 //
 // A job posted while a worker sleeps (the first after an idle spell: an evaluation, the first
 // mini-batch of an SGD call) is shared by claiming: the caller wakes the workers and takes parts one
-// at a time from a counter in the mailbox, and a worker that wakes in time takes the rest, so that
-// the caller never waits for a wake (0.2 ms here, up to 4 ms) but a long job is still shared. The
-// caller running such a job whole, as the pool did before, made `evaluate` on two threads no faster
-// than on one (10,000 images: 0.020 s either way).
+// at a time from a claim counter (a line of its own), and a worker that wakes in time takes the
+// rest, so that the caller never waits for a wake (0.2 ms here, up to 4 ms) but a long job is still
+// shared. The caller running such a job whole, as the pool did before, made `evaluate` on two
+// threads no faster than on one (10,000 images: 0.020 s either way).
 #include "nndl/thread_pool.hpp"
 
 #include <algorithm>
