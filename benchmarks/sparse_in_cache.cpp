@@ -150,7 +150,8 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     auto update = [&]() {
         kernels.sparse_update(sparse.col_count.data(), m, sparse.col_example.data(), sparse.col_value.data(),
                               sparse.delta_pad.data(), inputs.begin, inputs.end, sparse.half_rows, sparse.ld,
-                              sparse.wt.data(), step, nullptr, nullptr, sparse.row_change.data());
+                              sparse.wt.data(), step, nullptr, nullptr, sparse.row_change.data(),
+                              /*every_row=*/false);
     };
     const double update_us = microseconds_per_call(reps, [&](int) { update(); });
     // The update above sees the same mini-batch every call, so the branch predictor learns where each

@@ -274,19 +274,70 @@ def test_nonfinite_input_found_at_any_column_of_a_sparse_row(simd, dtype):
                 net.SGD((Xb, y), 1, 4, 0.1, verbose=False, sparse_inputs=True)
 
 
-def test_divergence_keeps_the_same_weights_as_the_dense_path(mnist_arrays):
+@pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # an eta of 1e308 on purpose: the warnings are right
+@pytest.mark.parametrize("rule", ["default", "l1", "elastic-net", "none"])
+def test_divergence_keeps_the_same_weights_as_the_dense_path(mnist_arrays, rule):
     """A huge eta: the mini-batch that overflows is undone (replayed up to the one before it on the
-    same path), and both paths keep the same weights."""
+    same path), and both paths name the same mini-batch and keep the same weights. (Without momentum
+    the sparse update leaves the rows whose input is zero in the whole mini-batch out of the change
+    record the divergence check reads: their weights cannot overflow.)"""
     (X, y), _, _ = mnist_arrays
-    kept = []
+    kept, messages = [], []
     for sparse in (False, True):
         net = nndl.Network([784, 30, 10], seed=4)
-        with pytest.raises(nndl.DivergenceError, match="gave non-finite weights"):
-            net.SGD((X[:2000], y[:2000]), 3, 10, 1e308, verbose=False, sparse_inputs=sparse)
+        with pytest.raises(nndl.DivergenceError, match="gave non-finite weights") as info:
+            net.SGD((X[:2000], y[:2000]), 3, 10, 1e308, verbose=False, sparse_inputs=sparse, **RULES.get(rule, {}))
         assert all(np.isfinite(p).all() for p in params(net))
         kept.append(params(net))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
     for a, b in zip(*kept):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # an L2 factor of -2 on purpose
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+def test_divergence_in_a_row_without_entries_is_found_as_on_the_dense_path(simd, rng):
+    """An L2 step eta*lmbda/n of 3 multiplies every weight by -2 a mini-batch: the weights of an
+    input that is zero in every example, without a gradient, overflow first (they start largest).
+    The sparse update must then record those rows' change too (bounded_without_gradient is false),
+    and find the divergence at the same mini-batch as the dense path, with the same weights kept."""
+    X, y = sparse_data(rng, 200, 50, 0.3, 10)
+    X[:, 7] = 0.0
+    kept, messages = [], []
+    for sparse in (False, True):
+        net = nndl.Network([50, 12, 10], seed=5)
+        weights = [w.copy() for w in net.weights]
+        weights[0][:, 7] = 10.0
+        net.weights = weights
+        with pytest.raises(nndl.DivergenceError, match="gave non-finite weights") as info:
+            net.SGD((X, y), 200, 10, 0.5, lmbda=3 * 200 / 0.5, regularization="l2", verbose=False, sparse_inputs=sparse)
+        assert all(np.isfinite(p).all() for p in params(net))
+        kept.append(params(net))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    for a, b in zip(*kept):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", ["l1", "l1-proximal", "elastic-net", "none"])
+def test_watching_the_moving_average_changes_no_weight(restore_threads, simd, mnist_arrays, dtype, rule):
+    """Unwatched, the sparse update skips the gradient term and the change record of the rows whose
+    input is zero in the whole mini-batch; watched, it records every row. The weights are the same
+    bits either way, on one thread (rows in input order unwatched, parity halves watched) and on two."""
+    (X, y), _, _ = mnist_arrays
+    X, y = X[:1000].astype(dtype), y[:1000]
+    for threads in (1, 2):
+        nndl.set_num_threads(threads)
+        unwatched, _ = train(True, X, y, [784, 30, 10], dtype, m=10, epochs=2, **RULES[rule])
+        watched, history = train(
+            True, X, y, [784, 30, 10], dtype, m=10, epochs=2, monitor_update_ema=0.1, **RULES[rule]
+        )
+        assert np.isfinite(history.update_ema).all() and min(history.update_ema) > 0
+        for a, b in zip(params(unwatched), params(watched)):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_sparse_inputs_is_checked(mnist_arrays):

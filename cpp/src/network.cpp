@@ -419,11 +419,14 @@ struct Network2Steps {
             const bool own_half = by_halves(parts);
             const Range inputs = own_half ? sparse->half_range(p) : sparse->input_range(parts, p);
             if (!own_half) sparse->join_parts(m, inputs, parts);
+            // The change record feeds the update's moving average when it is watched; otherwise only the
+            // divergence check, which asks whether it is finite (after_update, train_loop).
             kernels.sparse_update(sparse->col_count.data(), m, sparse->col_example.data(), sparse->col_value.data(),
                                   sparse->delta_pad.data(), inputs.begin, inputs.end, own_half ? 0 : sparse->half_rows,
                                   sparse->ld, sparse->wt.data(), step,
                                   state.velocity ? sparse->velocity_t.data() : nullptr,
-                                  state.l1_applied ? sparse->l1_applied_t.data() : nullptr, sparse->row_change.data());
+                                  state.l1_applied ? sparse->l1_applied_t.data() : nullptr, sparse->row_change.data(),
+                                  /*every_row=*/state.ema_tau > 0);
             // The biases' deltas read from the padded copy the weights' update has just read, not from
             // delta[1]: split by halves, half of those rows were written by the other core, and reading
             // them twice from it (and then taking its lines back for the next backward pass) cost 3.7k

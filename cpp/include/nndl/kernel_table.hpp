@@ -86,10 +86,12 @@ struct KernelTable {
     // rows [k_begin, k_end) + second too (Wt in parity halves: the same inputs' other half, taken in
     // turns with the first): gradient from the nonzeros by row (col_*: row k's col_count[k] entries
     // from k * stride, examples in order) and the deltas (m, ld, zero-padded), then the regularized
-    // update; change[b] = sum |dw| over rows [b, b + 1) * kSparseChangeBlock, in row order.
+    // update; change[b] = sum |dw| over rows [b, b + 1) * kSparseChangeBlock, in row order. Without
+    // every_row, and when step.bounded_without_gradient(), the rows without entries are left out of
+    // change (their weights cannot turn non-finite): for a caller that asks only whether the sum is finite.
     void (*sparse_update)(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
                           const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
-                          const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change);
+                          const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change, bool every_row);
     // Biases [j_begin, j_end): the dense fused update's bias step on delta's m rows of stride ld (>= j_end);
     // bias_change[j] = b_new - b_new.
     void (*bias_update)(const T* delta, int64_t m, int64_t ld, int64_t j_begin, int64_t j_end, T* b,

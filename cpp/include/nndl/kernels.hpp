@@ -170,9 +170,10 @@ void sparse_forward(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, con
 template <class T>
 void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
                    const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
-                   const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change) {
+                   const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change, bool every_row) {
     // The second half's rows after the first's: each block's rows are summed in the same order.
     const int64_t offsets[2] = {0, second};
+    const bool skip_empty = !every_row && step.bounded_without_gradient();
     for (int half = 0; half < (second > 0 ? 2 : 1); ++half) {
         for (int64_t k = k_begin + offsets[half]; k < k_end + offsets[half]; ++k) {
             if (k % kSparseChangeBlock == 0) change[k / kSparseChangeBlock] = 0;
@@ -188,7 +189,7 @@ void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_
                 Wt[at] = now;
                 abs_change += std::fabs(now - old);
             }
-            change[k / kSparseChangeBlock] += static_cast<double>(abs_change);
+            if (!(skip_empty && col_count[k] == 0)) change[k / kSparseChangeBlock] += static_cast<double>(abs_change);
         }
     }
 }

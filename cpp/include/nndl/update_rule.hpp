@@ -63,6 +63,12 @@ struct UpdateStep {
           l1_method(rule.l1_method),
           has_l1(rule.l1_lmbda() != 0.0),
           has_momentum(rule.momentum != 0.0) {}
+
+    // Whether a weight whose gradient is 0 stays within max(|w|, l1_step) of 0 at every step: no
+    // momentum (a velocity carries earlier gradients), and an L2 factor 1 - l2_shrink in [0, 1], so
+    // that the L1 step (subgradient, proximal or cumulative) only moves it towards 0 or past 0 by less
+    // than l1_step. Such a weight can never turn non-finite from a finite value.
+    bool bounded_without_gradient() const { return !has_momentum && l2_shrink >= T(0) && l2_shrink <= T(1); }
 };
 
 inline double sgn(double x) { return static_cast<double>((x > 0) - (x < 0)); }
