@@ -274,6 +274,22 @@ def test_nonfinite_input_found_at_any_column_of_a_sparse_row(simd, dtype):
                 net.SGD((Xb, y), 1, 4, 0.1, verbose=False, sparse_inputs=True)
 
 
+def assert_divergence_as_on_the_dense_path(make_net, sgd):
+    """Trains make_net() with sgd(net, sparse_inputs) on the dense path and on the sparse path, each
+    until it diverges: both must name the same mini-batch and keep the same finite weights."""
+    kept, messages = [], []
+    for sparse in (False, True):
+        net = make_net()
+        with pytest.raises(nndl.DivergenceError, match="gave non-finite weights") as info:
+            sgd(net, sparse)
+        assert all(np.isfinite(p).all() for p in params(net))
+        kept.append(params(net))
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]
+    for a, b in zip(*kept):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # an eta of 1e308 on purpose: the warnings are right
 @pytest.mark.parametrize("rule", ["default", "l1", "elastic-net", "none"])
 def test_divergence_keeps_the_same_weights_as_the_dense_path(mnist_arrays, rule):
@@ -282,17 +298,12 @@ def test_divergence_keeps_the_same_weights_as_the_dense_path(mnist_arrays, rule)
     the sparse update leaves the rows whose input is zero in the whole mini-batch out of the change
     record the divergence check reads: their weights cannot overflow.)"""
     (X, y), _, _ = mnist_arrays
-    kept, messages = [], []
-    for sparse in (False, True):
-        net = nndl.Network([784, 30, 10], seed=4)
-        with pytest.raises(nndl.DivergenceError, match="gave non-finite weights") as info:
-            net.SGD((X[:2000], y[:2000]), 3, 10, 1e308, verbose=False, sparse_inputs=sparse, **RULES.get(rule, {}))
-        assert all(np.isfinite(p).all() for p in params(net))
-        kept.append(params(net))
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
-    for a, b in zip(*kept):
-        np.testing.assert_array_equal(a, b)
+    assert_divergence_as_on_the_dense_path(
+        lambda: nndl.Network([784, 30, 10], seed=4),
+        lambda net, sparse: net.SGD(
+            (X[:2000], y[:2000]), 3, 10, 1e308, verbose=False, sparse_inputs=sparse, **RULES.get(rule, {})
+        ),
+    )
 
 
 @pytest.mark.filterwarnings("ignore::nndl.TrainingWarning")  # an L2 factor of -2 on purpose
@@ -304,20 +315,20 @@ def test_divergence_in_a_row_without_entries_is_found_as_on_the_dense_path(simd,
     and find the divergence at the same mini-batch as the dense path, with the same weights kept."""
     X, y = sparse_data(rng, 200, 50, 0.3, 10)
     X[:, 7] = 0.0
-    kept, messages = [], []
-    for sparse in (False, True):
+
+    def network_with_input_7_largest():
         net = nndl.Network([50, 12, 10], seed=5)
         weights = [w.copy() for w in net.weights]
         weights[0][:, 7] = 10.0
         net.weights = weights
-        with pytest.raises(nndl.DivergenceError, match="gave non-finite weights") as info:
-            net.SGD((X, y), 200, 10, 0.5, lmbda=3 * 200 / 0.5, regularization="l2", verbose=False, sparse_inputs=sparse)
-        assert all(np.isfinite(p).all() for p in params(net))
-        kept.append(params(net))
-        messages.append(str(info.value))
-    assert messages[0] == messages[1]
-    for a, b in zip(*kept):
-        np.testing.assert_array_equal(a, b)
+        return net
+
+    assert_divergence_as_on_the_dense_path(
+        network_with_input_7_largest,
+        lambda net, sparse: net.SGD(
+            (X, y), 200, 10, 0.5, lmbda=3 * 200 / 0.5, regularization="l2", verbose=False, sparse_inputs=sparse
+        ),
+    )
 
 
 @pytest.mark.parametrize("simd", SIMD_PATHS, indirect=True)
