@@ -1626,7 +1626,8 @@ NNDL_INLINE void add_entry(typename Simd<T>::vec (&acc)[JV], int64_t e, const in
 }
 
 // Row k's weights j0 .. j0 + JV*L updated from their summed gradients acc; returns sum |w_new - w_old|.
-template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV>
+// kGradient false: the gradients are 0 and acc is not read (updated_weight).
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV, bool kGradient = true>
 NNDL_INLINE typename Simd<T>::vec update_row_tile(const typename Simd<T>::vec (&acc)[JV], int64_t ld, int64_t k,
                                                   int64_t j0, T* Wt, T* vw, T* qw,
                                                   const UpdateConstants<typename Simd<T>::vec>& c) {
@@ -1638,7 +1639,7 @@ NNDL_INLINE typename Simd<T>::vec update_row_tile(const typename Simd<T>::vec (&
         for (int v = 0; v < JV; ++v) {
             const int64_t at = k * ld + j0 + v * L;
             const vec old = load(Wt + at);
-            const vec now = updated_weight<kSubgradient, kMomentum, kPost, T, vec, decltype(shrink)::value>(
+            const vec now = updated_weight<kSubgradient, kMomentum, kPost, T, vec, decltype(shrink)::value, kGradient>(
                 old, acc[v], c, kMomentum ? vw + at : nullptr, kPost == Post::cumulative ? qw + at : nullptr);
             store(Wt + at, now);
             change += abs_of(now - old);
@@ -1653,17 +1654,9 @@ NNDL_INLINE typename Simd<T>::vec update_row_tile(const typename Simd<T>::vec (&
 template <class T, bool kSubgradient, Post kPost, int JV>
 NNDL_INLINE void update_row_without_entries(int64_t ld, int64_t k, int64_t j0, T* Wt, T* qw,
                                             const UpdateConstants<typename Simd<T>::vec>& c) {
-    using vec = typename Simd<T>::vec;
-    constexpr int L = Simd<T>::lanes;
-    with_shrink<false>(c, [&](auto shrink) {
-        NNDL_UNROLL
-        for (int v = 0; v < JV; ++v) {
-            const int64_t at = k * ld + j0 + v * L;
-            const vec now = updated_weight<kSubgradient, false, kPost, T, vec, decltype(shrink)::value, false>(
-                load(Wt + at), c.zero, c, nullptr, kPost == Post::cumulative ? qw + at : nullptr);
-            store(Wt + at, now);
-        }
-    });
+    const typename Simd<T>::vec no_gradient[JV] = {};
+    // The change it returns is left unused, so the compiler drops its three instructions a vector.
+    update_row_tile<T, kSubgradient, false, kPost, JV, false>(no_gradient, ld, k, j0, Wt, nullptr, qw, c);
 }
 
 // Calls update_row_without_entries for row k and returns true, if `skip_empty` and the row has no
