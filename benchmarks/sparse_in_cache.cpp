@@ -146,11 +146,12 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     });
     sparse.pad_deltas(delta.data(), 0, m);
     const nndl::Range inputs = sparse.input_range(1, 0);
-    const double sort_us = microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, {0, m}, 0); });
+    const double sort_us =
+        microseconds_per_call(reps, [&](int) { sparse.sort_by_input(m, {0, m}, 0, /*coded=*/false); });
     auto update = [&]() {
-        kernels.sparse_update(sparse.col_count.data(), m, sparse.col_example.data(), sparse.col_value.data(),
-                              sparse.delta_pad.data(), inputs.begin, inputs.end, sparse.half_rows, sparse.ld,
-                              sparse.wt.data(), step, nullptr, nullptr, sparse.row_change.data(),
+        kernels.sparse_update(sparse.row_entries(m, /*coded=*/false), sparse.delta_pad.data(), inputs.begin, inputs.end,
+                              sparse.half_rows, sparse.ld, sparse.wt.data(), step, nullptr, nullptr,
+                              sparse.row_change.data(),
                               /*every_row=*/false);
     };
     const double update_us = microseconds_per_call(reps, [&](int) { update(); });
@@ -159,7 +160,7 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     // sort and update of a new mini-batch each call, less gather and sort alone.
     auto new_batch = [&](int r) {
         gather(r);
-        sparse.sort_by_input(m, {0, m}, 0);
+        sparse.sort_by_input(m, {0, m}, 0, /*coded=*/false);
     };
     const double new_batch_us = microseconds_per_call(reps,
                                                       [&](int r) {

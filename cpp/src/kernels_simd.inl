@@ -28,6 +28,8 @@
 #include <immintrin.h>  // the sparse gather's vcompress (gather_tile), masked loads and stores (load_part)
 #elif defined(__FMA__)
 #include <immintrin.h>  // the update's fused multiply-adds (minus_product); AVX2's gather permutes (gather_tile)
+#elif defined(__SSE2__)
+#include <emmintrin.h>  // the coded rows' byte compare (nonzero_bytes)
 #endif
 
 #include "nndl/kernel_table.hpp"
@@ -1613,17 +1615,78 @@ void sparse_forward_half(const SparseInputRows<T>& rows, int64_t m, int64_t n_in
     }
 }
 
-// Entry e of the sorted nonzeros into a row's gradient tile: acc[v] += x * delta[example][j0 + v*L ...].
+// One entry (example i, value x) of a row into its gradient tile: acc[v] += x * delta[i][j0 + v*L ...].
 template <class T, int JV>
-NNDL_INLINE void add_entry(typename Simd<T>::vec (&acc)[JV], int64_t e, const int32_t* col_example, const T* col_value,
-                           const T* delta_pad, int64_t ld, int64_t j0) {
+NNDL_INLINE void add_entry(typename Simd<T>::vec (&acc)[JV], int64_t i, T x, const T* delta_pad, int64_t ld,
+                           int64_t j0) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
-    const vec s = splat(col_value[e]);
-    const T* d = delta_pad + static_cast<int64_t>(col_example[e]) * ld + j0;
+    const vec s = splat(x);
+    const T* d = delta_pad + i * ld + j0;
     NNDL_UNROLL
     for (int v = 0; v < JV; ++v) acc[v] += s * load(d + v * L);  // x*delta, as the dense tile's delta*x
 }
+
+// The two forms of a mini-batch's nonzeros by row (kernel_table.hpp's SparseRowEntries), each giving
+// row(k), whose entries each(row, f) passes to f(example, value) in example order. Passed by value:
+// a few pointers, which stay in registers.
+//
+// The counting sort's runs: row k's count[k] entries from k * stride.
+template <class T>
+struct RunEntries {
+    const int64_t* count;
+    int64_t stride;
+    const int32_t* example;
+    const T* value;
+    static constexpr bool kPairs = true;  // sparse_update_pair walks two rows' runs side by side
+    struct Row {
+        int64_t first, end;
+        bool empty() const { return first == end; }
+    };
+    NNDL_INLINE Row row(int64_t k) const { return {k * stride, k * stride + count[k]}; }
+    template <class F>
+    NNDL_INLINE void each(Row r, F f) const {
+        for (int64_t e = r.first; e < r.end; ++e) f(static_cast<int64_t>(example[e]), value[e]);
+    }
+};
+
+// The bits of the 16 bytes at p that are not zero.
+NNDL_INLINE unsigned nonzero_bytes(const uint8_t* p) {
+#if defined(__SSE2__)
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return ~static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(bytes, _mm_setzero_si128()))) & 0xffffu;
+#else
+    unsigned bits = 0;
+    for (int i = 0; i < 16; ++i) bits |= static_cast<unsigned>(p[i] != 0) << i;
+    return bits;
+#endif
+}
+
+// The pixel codes: row k's byte i is example i's code (0: no entry), its value decoded[code]. A row's
+// entries are the set bits of one compare, walked lowest first.
+template <class T>
+struct CodedEntries {
+    static_assert(kCodedRowBytes == 16, "nonzero_bytes compares 16 bytes");
+    const uint8_t* codes;
+    const T* decoded;
+    static constexpr bool kPairs = false;  // at most 16 examples: rows are never paired (kPairedMiniBatch)
+    struct Row {
+        const uint8_t* codes;
+        unsigned examples;
+        bool empty() const { return examples == 0; }
+    };
+    NNDL_INLINE Row row(int64_t k) const {
+        const uint8_t* at = codes + k * kCodedRowBytes;
+        return {at, nonzero_bytes(at)};
+    }
+    template <class F>
+    NNDL_INLINE void each(Row r, F f) const {
+        for (unsigned left = r.examples; left != 0; left &= left - 1) {
+            const int i = __builtin_ctz(left);
+            f(static_cast<int64_t>(i), decoded[r.codes[i]]);
+        }
+    }
+};
 
 // Row k's weights j0 .. j0 + JV*L updated from their summed gradients acc; returns sum |w_new - w_old|.
 // kGradient false: the gradients are 0 and acc is not read (updated_weight).
@@ -1660,15 +1723,15 @@ NNDL_INLINE void update_row_without_entries(int64_t ld, int64_t k, int64_t j0, T
 }
 
 // Calls update_row_without_entries for row k and returns true, if `skip_empty` and the row has no
-// entries; otherwise false, and the caller updates the row with its gradient. kOneTile: the row is
-// one tile of that many vectors; 0: it is walked in tiles (for_each_output_tile).
+// entries (`empty`); otherwise false, and the caller updates the row with its gradient. kOneTile: the
+// row is one tile of that many vectors; 0: it is walked in tiles (for_each_output_tile).
 template <class T, bool kSubgradient, bool kMomentum, Post kPost, int kOneTile>
-NNDL_INLINE bool updated_without_entries(bool skip_empty, const int64_t* col_count, int64_t ld, int64_t k, T* Wt, T* qw,
+NNDL_INLINE bool updated_without_entries(bool skip_empty, bool empty, int64_t ld, int64_t k, T* Wt, T* qw,
                                          const UpdateConstants<typename Simd<T>::vec>& c) {
     if constexpr (kMomentum) {
         return false;
     } else {
-        if (!skip_empty || col_count[k] != 0) return false;
+        if (!skip_empty || !empty) return false;
         if constexpr (kOneTile > 0) {
             update_row_without_entries<T, kSubgradient, kPost, kOneTile>(ld, k, 0, Wt, qw, c);
         } else {
@@ -1681,17 +1744,15 @@ NNDL_INLINE bool updated_without_entries(bool skip_empty, const int64_t* col_cou
     }
 }
 
-template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV>
-NNDL_INLINE typename Simd<T>::vec sparse_update_tile(const int64_t* col_count, int64_t stride,
-                                                     const int32_t* col_example, const T* col_value, const T* delta_pad,
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV, class Entries>
+NNDL_INLINE typename Simd<T>::vec sparse_update_tile(Entries entries, typename Entries::Row row, const T* delta_pad,
                                                      int64_t ld, int64_t k, int64_t j0, T* Wt, T* vw, T* qw,
                                                      const UpdateConstants<typename Simd<T>::vec>& c) {
     using vec = typename Simd<T>::vec;
     vec acc[JV];
     NNDL_UNROLL
     for (int v = 0; v < JV; ++v) acc[v] = vec{};
-    for (int64_t e = k * stride, end = e + col_count[k]; e < end; ++e)
-        add_entry<T, JV>(acc, e, col_example, col_value, delta_pad, ld, j0);
+    entries.each(row, [&](int64_t i, T x) { add_entry<T, JV>(acc, i, x, delta_pad, ld, j0); });
     return update_row_tile<T, kSubgradient, kMomentum, kPost, JV>(acc, ld, k, j0, Wt, vw, qw, c);
 }
 
@@ -1700,8 +1761,7 @@ NNDL_INLINE typename Simd<T>::vec sparse_update_tile(const int64_t* col_count, i
 // each), and two rows walked side by side keep twice the chains in flight. The chains themselves, and
 // every bit, are those of two calls of sparse_update_tile.
 template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV>
-NNDL_INLINE void sparse_update_pair(const int64_t* col_count, int64_t stride, const int32_t* col_example,
-                                    const T* col_value, const T* delta_pad, int64_t ld, int64_t k, int64_t next,
+NNDL_INLINE void sparse_update_pair(RunEntries<T> entries, const T* delta_pad, int64_t ld, int64_t k, int64_t next,
                                     int64_t j0, T* Wt, T* vw, T* qw, const UpdateConstants<typename Simd<T>::vec>& c,
                                     typename Simd<T>::vec (&row_change)[2]) {
     using vec = typename Simd<T>::vec;
@@ -1711,17 +1771,19 @@ NNDL_INLINE void sparse_update_pair(const int64_t* col_count, int64_t stride, co
         NNDL_UNROLL
         for (int v = 0; v < JV; ++v) acc[r][v] = vec{};
     }
-    const int64_t first[2] = {k * stride, (k + next) * stride};
-    const int64_t n[2] = {col_count[k], col_count[k + next]};
+    const int64_t first[2] = {k * entries.stride, (k + next) * entries.stride};
+    const int64_t n[2] = {entries.count[k], entries.count[k + next]};
     const int64_t both = n[0] < n[1] ? n[0] : n[1];
+    auto add = [&](int r, int64_t e) {
+        add_entry<T, JV>(acc[r], entries.example[e], entries.value[e], delta_pad, ld, j0);
+    };
     for (int64_t t = 0; t < both; ++t) {
-        add_entry<T, JV>(acc[0], first[0] + t, col_example, col_value, delta_pad, ld, j0);
-        add_entry<T, JV>(acc[1], first[1] + t, col_example, col_value, delta_pad, ld, j0);
+        add(0, first[0] + t);
+        add(1, first[1] + t);
     }
     NNDL_UNROLL
     for (int r = 0; r < 2; ++r)
-        for (int64_t t = both; t < n[r]; ++t)
-            add_entry<T, JV>(acc[r], first[r] + t, col_example, col_value, delta_pad, ld, j0);
+        for (int64_t t = both; t < n[r]; ++t) add(r, first[r] + t);
     NNDL_UNROLL
     for (int r = 0; r < 2; ++r)
         row_change[r] +=
@@ -1737,6 +1799,7 @@ NNDL_INLINE void sparse_update_pair(const int64_t* col_count, int64_t stride, co
 // float64 28 -> 39 us, 784-100 float32 71 -> 85 us: two rows' accumulators do not fit). The choice
 // changes no bit, of the weights or of the change record.
 constexpr int64_t kPairedMiniBatch = 32;
+static_assert(kCodedRowBytes < kPairedMiniBatch, "coded rows are never paired");
 
 // Rows [k, k_end) of a block, each walked in tiles (for_each_output_tile), their change summed in
 // row order (sparse_update_rows). Out of line: inline, this loop's code (the walk, and the test for
@@ -1744,11 +1807,9 @@ constexpr int64_t kPairedMiniBatch = 32;
 // 784-30-10 float32 m=10, whose rows are one tile, took 2-4% longer an epoch on AVX2 (0.0825-0.0841
 // -> 0.0858-0.0864 s) where it now gains. The copy of the constants below took 784-500-10 float32
 // m=10 from 0.777-0.783 to 0.677-0.689 s (0.735-0.762 before rows without entries were skipped).
-template <class T, bool kSubgradient, bool kMomentum, Post kPost>
-__attribute__((noinline)) typename Simd<T>::vec rows_in_tiles(const int64_t* col_count, int64_t stride,
-                                                              const int32_t* col_example, const T* col_value,
-                                                              const T* delta_pad, int64_t k, int64_t k_end, int64_t ld,
-                                                              T* Wt, T* vw, T* qw,
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, class Entries>
+__attribute__((noinline)) typename Simd<T>::vec rows_in_tiles(Entries entries, const T* delta_pad, int64_t k,
+                                                              int64_t k_end, int64_t ld, T* Wt, T* vw, T* qw,
                                                               const UpdateConstants<typename Simd<T>::vec>& constants,
                                                               bool skip_empty) {
     using vec = typename Simd<T>::vec;
@@ -1758,12 +1819,13 @@ __attribute__((noinline)) typename Simd<T>::vec rows_in_tiles(const int64_t* col
     const UpdateConstants<vec> c = constants;
     vec sum{};
     for (; k < k_end; ++k) {
-        if (updated_without_entries<T, kSubgradient, kMomentum, kPost, 0>(skip_empty, col_count, ld, k, Wt, qw, c))
+        const auto row = entries.row(k);
+        if (updated_without_entries<T, kSubgradient, kMomentum, kPost, 0>(skip_empty, row.empty(), ld, k, Wt, qw, c))
             continue;
         vec row_change{};
         for_each_output_tile(ld / L, [&](auto width, int64_t v0) {
             row_change += sparse_update_tile<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
-                col_count, stride, col_example, col_value, delta_pad, ld, k, v0 * L, Wt, vw, qw, c);
+                entries, row, delta_pad, ld, k, v0 * L, Wt, vw, qw, c);
         });
         sum += row_change;
     }
@@ -1771,8 +1833,8 @@ __attribute__((noinline)) typename Simd<T>::vec rows_in_tiles(const int64_t* col
 }
 
 // Rows [k_begin, k_end) of Wt: each weight's gradient, summed over the examples whose input k is
-// nonzero (col_example/col_value: the mini-batch's nonzeros by input, examples in order, row k's
-// col_count[k] of them from entry k * stride), and its regularized update, the rows whose input is
+// nonzero (entries: the mini-batch's nonzeros by input, RunEntries or CodedEntries, each row's in
+// example order), and its regularized update, the rows whose input is
 // zero in every example included (their gradient is 0; the penalty still applies). delta_pad is
 // (m, ld), zero-padded. change[k / kChangeBlock] = sum |w_new - w_old| over that block's rows
 // (k_begin on a block boundary), or with skip_empty over its rows with entries.
@@ -1787,28 +1849,28 @@ __attribute__((noinline)) typename Simd<T>::vec rows_in_tiles(const int64_t* col
 // 784-100-10 float64 m=10 0.307-0.318 -> 0.279-0.290 s; 784-500-10 float32 m=10 0.762-0.778 ->
 // 0.696-0.709 s; 784-30-30-30-10 float32 m=10 and 784-100-10 float32 m=100 (fewer rows without
 // entries) unchanged.
-template <class T, bool kSubgradient, bool kMomentum, Post kPost>
-void sparse_update_rows(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                        const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t ld, T* Wt, const UpdateStep<T>& s,
-                        T* vw, T* qw, double* change, bool skip_empty) {
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, class Entries>
+void sparse_update_rows(Entries entries, const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t ld, T* Wt,
+                        const UpdateStep<T>& s, T* vw, T* qw, double* change, bool skip_empty) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     const UpdateConstants<vec> c = constants_of<T, vec>(s);
-    const bool paired = stride >= kPairedMiniBatch && ld / L != 2;  // 2 vectors: one tile, unpaired
+    bool paired = false;  // 2 vectors: one tile, unpaired
+    if constexpr (Entries::kPairs) paired = entries.stride >= kPairedMiniBatch && ld / L != 2;
     for (int64_t block = k_begin; block < k_end; block += kChangeBlock) {
         const int64_t block_end = k_end - block < kChangeBlock ? k_end : block + kChangeBlock;
         // Each row's change is summed over its tiles first, then the rows in order: the same sums
         // whether rows go in pairs or one by one.
         vec sum{};
         int64_t k = block;
-        if constexpr (kRegs >= 32) {
+        if constexpr (kRegs >= 32 && Entries::kPairs) {
             // Pairs of rows of one tile of 4 vectors (784-30 float64) without the walk over tile
             // widths, as rows_of_one_tile below does for single rows.
             if (paired && ld == 4 * L)
                 for (; k + 2 <= block_end; k += 2) {
                     vec row_change[2] = {vec{}, vec{}};
-                    sparse_update_pair<T, kSubgradient, kMomentum, kPost, 4>(
-                        col_count, stride, col_example, col_value, delta_pad, ld, k, 1, 0, Wt, vw, qw, c, row_change);
+                    sparse_update_pair<T, kSubgradient, kMomentum, kPost, 4>(entries, delta_pad, ld, k, 1, 0, Wt, vw,
+                                                                             qw, c, row_change);
                     sum += row_change[0];
                     sum += row_change[1];
                 }
@@ -1817,14 +1879,13 @@ void sparse_update_rows(const int64_t* col_count, int64_t stride, const int32_t*
                 for_each_output_tile(ld / L, [&](auto width, int64_t v0) {
                     constexpr int JV = decltype(width)::value;
                     if constexpr (JV != 2) {
-                        sparse_update_pair<T, kSubgradient, kMomentum, kPost, JV>(col_count, stride, col_example,
-                                                                                  col_value, delta_pad, ld, k, 1,
-                                                                                  v0 * L, Wt, vw, qw, c, row_change);
+                        sparse_update_pair<T, kSubgradient, kMomentum, kPost, JV>(entries, delta_pad, ld, k, 1, v0 * L,
+                                                                                  Wt, vw, qw, c, row_change);
                     } else {
                         NNDL_UNROLL
                         for (int r = 0; r < 2; ++r)
                             row_change[r] += sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV>(
-                                col_count, stride, col_example, col_value, delta_pad, ld, k + r, v0 * L, Wt, vw, qw, c);
+                                entries, entries.row(k + r), delta_pad, ld, k + r, v0 * L, Wt, vw, qw, c);
                     }
                 });
                 sum += row_change[0];
@@ -1838,11 +1899,13 @@ void sparse_update_rows(const int64_t* col_count, int64_t stride, const int32_t*
         // loop's. In cache (benchmarks/sparse_in_cache.cpp, 3 runs each), 784-30: m=10 float32
         // 4.7 -> 3.8 us, float64 7.2 -> 6.2; m=100 float32 16.8 -> 15.5, float64 (in pairs) 38.5 -> 34.6.
         auto rows_of_one_tile = [&](auto width) {
-            for (; k < block_end; ++k)
+            for (; k < block_end; ++k) {
+                const auto row = entries.row(k);
                 if (!updated_without_entries<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
-                        skip_empty, col_count, ld, k, Wt, qw, c))
+                        skip_empty, row.empty(), ld, k, Wt, qw, c))
                     sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
-                        col_count, stride, col_example, col_value, delta_pad, ld, k, 0, Wt, vw, qw, c);
+                        entries, row, delta_pad, ld, k, 0, Wt, vw, qw, c);
+            }
         };
         // And a row of one whole tile of kSparseTile vectors: the book's 30 float64 units on AVX2 (8
         // vectors), where the walk kept each row's change on the stack between tiles. Epochs of
@@ -1854,8 +1917,8 @@ void sparse_update_rows(const int64_t* col_count, int64_t stride, const int32_t*
         else if (ld == kSparseTile * L)
             rows_of_one_tile(TileWidth<kSparseTile>{});
         if (k < block_end)
-            sum += rows_in_tiles<T, kSubgradient, kMomentum, kPost>(
-                col_count, stride, col_example, col_value, delta_pad, k, block_end, ld, Wt, vw, qw, c, skip_empty);
+            sum += rows_in_tiles<T, kSubgradient, kMomentum, kPost>(entries, delta_pad, k, block_end, ld, Wt, vw, qw, c,
+                                                                    skip_empty);
         change[block / kChangeBlock] = static_cast<double>(reduce_add(sum));
     }
 }
@@ -1866,33 +1929,33 @@ void sparse_update_rows(const int64_t* col_count, int64_t stride, const int32_t*
 // (sparse_update_rows). One half after the other, rows of inputs two apart followed one another, and
 // the loop over a row's entries ended where the branch predictor guessed less often right: in cache,
 // 784-30 float32 m=10 with a new mini-batch each call, 7.4 -> 8.3 us, against 8.1 in turns.
-template <class T, bool kSubgradient, bool kMomentum, Post kPost>
-void sparse_update_halves(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                          const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
-                          const UpdateStep<T>& s, T* vw, T* qw, double* change, bool skip_empty) {
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, class Entries>
+void sparse_update_halves(Entries entries, const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second,
+                          int64_t ld, T* Wt, const UpdateStep<T>& s, T* vw, T* qw, double* change, bool skip_empty) {
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     const UpdateConstants<vec> c = constants_of<T, vec>(s);
-    const bool paired = stride >= kPairedMiniBatch && ld / L != 2;  // 2 vectors: one tile, unpaired
+    bool paired = false;  // 2 vectors: one tile, unpaired
+    if constexpr (Entries::kPairs) paired = entries.stride >= kPairedMiniBatch && ld / L != 2;
     // Rows k and k + second side by side (with 32 registers), each's change summed over its tiles.
     auto pair = [&](int64_t k, vec(&row_change)[2]) {
-        if (ld == 4 * L)  // rows of one tile of 4 vectors (784-30 float64) without the walk over widths
-            return sparse_update_pair<T, kSubgradient, kMomentum, kPost, 4>(
-                col_count, stride, col_example, col_value, delta_pad, ld, k, second, 0, Wt, vw, qw, c, row_change);
-        for_each_output_tile(ld / L, [&](auto width, int64_t v0) {
-            constexpr int JV = decltype(width)::value;
-            if constexpr (JV != 2) {
-                sparse_update_pair<T, kSubgradient, kMomentum, kPost, JV>(col_count, stride, col_example, col_value,
-                                                                          delta_pad, ld, k, second, v0 * L, Wt, vw, qw,
-                                                                          c, row_change);
-            } else {
-                NNDL_UNROLL
-                for (int r = 0; r < 2; ++r)
-                    row_change[r] += sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV>(
-                        col_count, stride, col_example, col_value, delta_pad, ld, k + r * second, v0 * L, Wt, vw, qw,
-                        c);
-            }
-        });
+        if constexpr (Entries::kPairs) {
+            if (ld == 4 * L)  // rows of one tile of 4 vectors (784-30 float64) without the walk over widths
+                return sparse_update_pair<T, kSubgradient, kMomentum, kPost, 4>(entries, delta_pad, ld, k, second, 0,
+                                                                                Wt, vw, qw, c, row_change);
+            for_each_output_tile(ld / L, [&](auto width, int64_t v0) {
+                constexpr int JV = decltype(width)::value;
+                if constexpr (JV != 2) {
+                    sparse_update_pair<T, kSubgradient, kMomentum, kPost, JV>(entries, delta_pad, ld, k, second, v0 * L,
+                                                                              Wt, vw, qw, c, row_change);
+                } else {
+                    NNDL_UNROLL
+                    for (int r = 0; r < 2; ++r)
+                        row_change[r] += sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV>(
+                            entries, entries.row(k + r * second), delta_pad, ld, k + r * second, v0 * L, Wt, vw, qw, c);
+                }
+            });
+        }
     };
     // The blocks, each row's change from row(k), chosen once per call (below: chosen per row, it made
     // the update twice as slow).
@@ -1920,10 +1983,12 @@ void sparse_update_halves(const int64_t* col_count, int64_t stride, const int32_
     auto one_tile = [&](auto width) {
         constexpr int JV = decltype(width)::value;
         blocks([&](int64_t k) {
-            if (updated_without_entries<T, kSubgradient, kMomentum, kPost, JV>(skip_empty, col_count, ld, k, Wt, qw, c))
+            const auto row = entries.row(k);
+            if (updated_without_entries<T, kSubgradient, kMomentum, kPost, JV>(skip_empty, row.empty(), ld, k, Wt, qw,
+                                                                               c))
                 return vec{};
-            return sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV>(col_count, stride, col_example, col_value,
-                                                                             delta_pad, ld, k, 0, Wt, vw, qw, c);
+            return sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV>(entries, row, delta_pad, ld, k, 0, Wt, vw,
+                                                                             qw, c);
         });
     };
     if (ld == 4 * L) return one_tile(TileWidth<4>{});
@@ -1931,39 +1996,42 @@ void sparse_update_halves(const int64_t* col_count, int64_t stride, const int32_
     if (ld == kSparseTile * L) return one_tile(TileWidth<kSparseTile>{});
     blocks([&](int64_t k) {
         vec row_change{};
-        if (updated_without_entries<T, kSubgradient, kMomentum, kPost, 0>(skip_empty, col_count, ld, k, Wt, qw, c))
+        const auto row = entries.row(k);
+        if (updated_without_entries<T, kSubgradient, kMomentum, kPost, 0>(skip_empty, row.empty(), ld, k, Wt, qw, c))
             return row_change;
         for_each_output_tile(ld / L, [&](auto width, int64_t v0) {
             row_change += sparse_update_tile<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
-                col_count, stride, col_example, col_value, delta_pad, ld, k, v0 * L, Wt, vw, qw, c);
+                entries, row, delta_pad, ld, k, v0 * L, Wt, vw, qw, c);
         });
         return row_change;
     });
 }
 
 template <class T, bool kSubgradient, bool kMomentum, Post kPost>
-void sparse_update_rule(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                        const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
-                        const UpdateStep<T>& s, T* vw, T* qw, double* change, bool every_row) {
+void sparse_update_rule(const SparseRowEntries<T>& entries, const T* delta_pad, int64_t k_begin, int64_t k_end,
+                        int64_t second, int64_t ld, T* Wt, const UpdateStep<T>& s, T* vw, T* qw, double* change,
+                        bool every_row) {
     const bool skip_empty = !every_row && s.bounded_without_gradient();
-    if (second > 0)
-        return sparse_update_halves<T, kSubgradient, kMomentum, kPost>(col_count, stride, col_example, col_value,
-                                                                       delta_pad, k_begin, k_end, second, ld, Wt, s, vw,
-                                                                       qw, change, skip_empty);
-    sparse_update_rows<T, kSubgradient, kMomentum, kPost>(col_count, stride, col_example, col_value, delta_pad, k_begin,
-                                                          k_end, ld, Wt, s, vw, qw, change, skip_empty);
+    auto run = [&](auto source) {
+        if (second > 0)
+            return sparse_update_halves<T, kSubgradient, kMomentum, kPost>(source, delta_pad, k_begin, k_end, second,
+                                                                           ld, Wt, s, vw, qw, change, skip_empty);
+        sparse_update_rows<T, kSubgradient, kMomentum, kPost>(source, delta_pad, k_begin, k_end, ld, Wt, s, vw, qw,
+                                                              change, skip_empty);
+    };
+    if (entries.codes) return run(CodedEntries<T>{entries.codes, entries.decoded});
+    run(RunEntries<T>{entries.count, entries.stride, entries.example, entries.value});
 }
 
 template <class T>
-void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                   const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
-                   const UpdateStep<T>& s, T* vw, T* qw, double* change, bool every_row) {
+void sparse_update(const SparseRowEntries<T>& entries, const T* delta_pad, int64_t k_begin, int64_t k_end,
+                   int64_t second, int64_t ld, T* Wt, const UpdateStep<T>& s, T* vw, T* qw, double* change,
+                   bool every_row) {
     const bool proximal = s.has_l1 && s.l1_method == L1Method::proximal;
     const bool cumulative = s.has_l1 && s.l1_method == L1Method::cumulative;
     const bool subgradient = s.has_l1 && s.l1_method == L1Method::subgradient;
     auto run = [&](auto kernel) {
-        kernel(col_count, stride, col_example, col_value, delta_pad, k_begin, k_end, second, ld, Wt, s, vw, qw, change,
-               every_row);
+        kernel(entries, delta_pad, k_begin, k_end, second, ld, Wt, s, vw, qw, change, every_row);
     };
     if (s.has_momentum) {
         if (proximal) return run(sparse_update_rule<T, false, true, Post::proximal>);

@@ -343,7 +343,7 @@ struct Network2Steps {
         const int64_t bad =
             sparse ? gather_rows(rows) : kernels.first_nonfinite_row(first_rows, rows.end - rows.begin, n_in);
         if (bad >= 0) return rows.begin + bad;
-        if (sparse) sparse->sort_by_input(m, rows, p);  // for the update, while its entries are in L1
+        if (sparse) sparse->sort_by_input(m, rows, p, sparse->by_codes(m, parts == 1));  // while its entries are in L1
         forward_rows(arch, kernels, params, rows.begin, rows.end, ws, true, dropout, state.step, sparse.get());
         backward_rows(arch, kernels, params, rows.begin, rows.end, ws, target_rows.data());
         if (sparse) sparse->pad_deltas(ws.delta[1].data(), rows.begin, rows.end);  // for the update, on the threads
@@ -421,7 +421,7 @@ struct Network2Steps {
             if (!own_half) sparse->join_parts(m, inputs, parts);
             // The change record feeds the update's moving average when it is watched; otherwise only the
             // divergence check, which asks whether it is finite (after_update, train_loop).
-            kernels.sparse_update(sparse->col_count.data(), m, sparse->col_example.data(), sparse->col_value.data(),
+            kernels.sparse_update(sparse->row_entries(m, sparse->by_codes(m, own_half || parts == 1)),
                                   sparse->delta_pad.data(), inputs.begin, inputs.end, own_half ? 0 : sparse->half_rows,
                                   sparse->ld, sparse->wt.data(), step,
                                   state.velocity ? sparse->velocity_t.data() : nullptr,

@@ -35,6 +35,26 @@ struct SparseInputRows {
     const T* decoded = nullptr;
 };
 
+// A mini-batch's nonzeros by row of the sparse first layer's Wt, for sparse_update, in one of two
+// forms (sparse_inputs.hpp chooses):
+// - runs (codes null): row k's count[k] entries from k * stride, the examples in order in example[],
+//   their values in value[] (a counting sort's output);
+// - codes: byte i of row k's kCodedRowBytes at codes[k * kCodedRowBytes] is example i's pixel code
+//   (0: no entry; the value is decoded[code]). Only for mini-batches of at most kCodedRowBytes examples
+//   whose nonzeros all come from the input cache: placing an entry is then one byte store, where a run
+//   takes three stores and a counter's increment.
+// Either way a row's entries are added in example order: the same bits.
+constexpr int64_t kCodedRowBytes = 16;
+template <class T>
+struct SparseRowEntries {
+    const int64_t* count = nullptr;
+    int64_t stride = 0;
+    const int32_t* example = nullptr;
+    const T* value = nullptr;
+    const uint8_t* codes = nullptr;
+    const T* decoded = nullptr;
+};
+
 template <class T>
 struct KernelTable {
     // Z[i][j] = b[j] + sum_k in[i][k] W[j][k]                      Z is (m, n_out)
@@ -84,14 +104,14 @@ struct KernelTable {
                            int64_t n_out, T* Z);
     // Rows [k_begin, k_end) of Wt (k_begin a multiple of kSparseChangeBlock), and with second > 0 the
     // rows [k_begin, k_end) + second too (Wt in parity halves: the same inputs' other half, taken in
-    // turns with the first): gradient from the nonzeros by row (col_*: row k's col_count[k] entries
-    // from k * stride, examples in order) and the deltas (m, ld, zero-padded), then the regularized
+    // turns with the first): gradient from the nonzeros by row (entries) and the deltas (m, ld,
+    // zero-padded), then the regularized
     // update; change[b] = sum |dw| over rows [b, b + 1) * kSparseChangeBlock, in row order. Without
     // every_row, and when step.bounded_without_gradient(), the rows without entries are left out of
     // change (their weights cannot turn non-finite): for a caller that asks only whether the sum is finite.
-    void (*sparse_update)(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                          const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
-                          const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change, bool every_row);
+    void (*sparse_update)(const SparseRowEntries<T>& entries, const T* delta_pad, int64_t k_begin, int64_t k_end,
+                          int64_t second, int64_t ld, T* Wt, const UpdateStep<T>& step, T* velocity_wt,
+                          T* l1_applied_wt, double* change, bool every_row);
     // Biases [j_begin, j_end): the dense fused update's bias step on delta's m rows of stride ld (>= j_end);
     // bias_change[j] = b_new - b_new.
     void (*bias_update)(const T* delta, int64_t m, int64_t ld, int64_t j_begin, int64_t j_end, T* b,

@@ -167,21 +167,35 @@ void sparse_forward(const SparseInputRows<T>& rows, int64_t m, int64_t n_in, con
     }
 }
 
+// Row k's entries of a mini-batch's nonzeros (SparseRowEntries), f(example, value) for each, in example order.
+template <class T, class F>
+void for_each_row_entry(const SparseRowEntries<T>& entries, int64_t k, F f) {
+    if (entries.codes) {
+        const uint8_t* codes = entries.codes + k * kCodedRowBytes;
+        for (int64_t i = 0; i < kCodedRowBytes; ++i)
+            if (codes[i] != 0) f(i, entries.decoded[codes[i]]);
+        return;
+    }
+    for (int64_t e = k * entries.stride; e < k * entries.stride + entries.count[k]; ++e)
+        f(static_cast<int64_t>(entries.example[e]), entries.value[e]);
+}
+
 template <class T>
-void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_example, const T* col_value,
-                   const T* delta_pad, int64_t k_begin, int64_t k_end, int64_t second, int64_t ld, T* Wt,
-                   const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt, double* change, bool every_row) {
+void sparse_update(const SparseRowEntries<T>& entries, const T* delta_pad, int64_t k_begin, int64_t k_end,
+                   int64_t second, int64_t ld, T* Wt, const UpdateStep<T>& step, T* velocity_wt, T* l1_applied_wt,
+                   double* change, bool every_row) {
     // The second half's rows after the first's: each block's rows are summed in the same order.
     const int64_t offsets[2] = {0, second};
     const bool skip_empty = !every_row && step.bounded_without_gradient();
     for (int half = 0; half < (second > 0 ? 2 : 1); ++half) {
         for (int64_t k = k_begin + offsets[half]; k < k_end + offsets[half]; ++k) {
             if (k % kSparseChangeBlock == 0) change[k / kSparseChangeBlock] = 0;
+            bool has_entries = false;
+            for_each_row_entry(entries, k, [&](int64_t, T) { has_entries = true; });
             T abs_change = 0;
             for (int64_t j = 0; j < ld; ++j) {
                 T g = 0;
-                for (int64_t e = k * stride; e < k * stride + col_count[k]; ++e)
-                    g += col_value[e] * delta_pad[col_example[e] * ld + j];
+                for_each_row_entry(entries, k, [&](int64_t i, T x) { g += x * delta_pad[i * ld + j]; });
                 const int64_t at = k * ld + j;
                 const T old = Wt[at];
                 const T now = regularized_weight_update(old, g, step, velocity_wt ? velocity_wt + at : nullptr,
@@ -189,7 +203,7 @@ void sparse_update(const int64_t* col_count, int64_t stride, const int32_t* col_
                 Wt[at] = now;
                 abs_change += std::fabs(now - old);
             }
-            if (!(skip_empty && col_count[k] == 0)) change[k / kSparseChangeBlock] += static_cast<double>(abs_change);
+            if (!(skip_empty && !has_entries)) change[k / kSparseChangeBlock] += static_cast<double>(abs_change);
         }
     }
 }
