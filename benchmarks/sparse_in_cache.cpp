@@ -7,7 +7,10 @@
 // nothing else of an epoch around it (no other layer, no Python, no shuffling). The last column times
 // the sparse update again with a new mini-batch each call, as in training, where the branch predictor
 // cannot learn where each row's loop over its entries ends (784-30 m=10 float64, 2026-12-05: 5.6 us
-// with the same mini-batch, 7.4 us with a new one).
+// with the same mini-batch, 7.4 us with a new one). A second table, for the mini-batches of at most 16
+// examples, times the later epochs of a training run, whose nonzeros come from the input cache: the sort
+// into runs and the update from them, against placing them as pixel codes and the update from those
+// (sparse_inputs.hpp's place_codes), a new mini-batch each call.
 //
 // The mini-batches cycle through the first 2,000 training images (12.5 MB as float64: in L3, not in
 // L2, as rows drawn at random from 50,000 are in training only more so). Times are the best of 7
@@ -51,6 +54,7 @@
 #include <vector>
 
 #include "nndl/architecture.hpp"
+#include "nndl/input_cache.hpp"
 #include "nndl/sparse_inputs.hpp"
 
 namespace {
@@ -178,6 +182,77 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
         forward_us, sort_us, update_us, bias_us, sparse_us, dense_us / sparse_us, new_batch_us);
 }
 
+// The later epochs of a training run, whose nonzeros come from the input cache: for a new mini-batch
+// each call, the sort into runs and the update from them, against placing the nonzeros as pixel codes
+// (m <= 16: SparseFirstLayer::place_codes) and the update from those. Each includes looking the
+// mini-batch's records up (as training's gather does for kept examples). The two alternate, 3 times
+// each, and each takes its best.
+template <class T>
+void kept_rows(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
+    const nndl::KernelTable<T>& kernels = nndl::NNDL_KERNEL_SET.template table<T>();
+    std::vector<T> X(pixels.size());
+    for (size_t i = 0; i < pixels.size(); ++i) X[i] = static_cast<T>(pixels[i]) / T(255);
+    const nndl::Architecture arch({kPixels, H, 10}, {nndl::Activation::sigmoid, nndl::Activation::sigmoid},
+                                  nndl::Cost::cross_entropy);
+    std::vector<T> params(static_cast<size_t>(arch.num_params()));
+    for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(static_cast<double>(i % 89) * 0.001 - 0.04);
+    T* W = params.data() + arch.weight_offset(1);
+    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, 1, kSparseInCacheHalves, W, nullptr, nullptr, nullptr);
+    // Every image kept, as the first epoch keeps them.
+    nndl::SparseInputCache<T> cache;
+    cache.bind(X.data(), kImages, kPixels, kernels.sparse_lanes);
+    for (int64_t i = 0; i < kImages; ++i) {
+        const T* row = X.data() + i * kPixels;
+        kernels.gather_nonzeros(&row, 1, kPixels, sparse.half_rows, sparse.index.data(), sparse.value.data(),
+                                sparse.count.data());
+        cache.keep(i, sparse.index.data(), sparse.value.data(), sparse.count.data());
+    }
+    if (cache.examples_kept() != kImages) {
+        std::fprintf(stderr, "sparse_in_cache: the input cache kept %lld of %lld images\n",
+                     static_cast<long long>(cache.examples_kept()), static_cast<long long>(kImages));
+        std::exit(1);
+    }
+    std::vector<nndl::KeptNonzeros> kept(static_cast<size_t>(m));
+    sparse.read_kept(kept.data(), cache.decoded());
+    std::vector<T> delta(static_cast<size_t>(m * H));
+    for (size_t i = 0; i < delta.size(); ++i) delta[i] = static_cast<T>(static_cast<double>(i % 13) * 1e-4 - 6e-4);
+    sparse.pad_deltas(delta.data(), 0, m);
+    const nndl::UpdateStep<T> step = book_l1_step<T>(m);
+    const nndl::Range inputs = sparse.input_range(1, 0);
+    const int64_t batches = kImages / m;
+    const int reps = std::max(20, static_cast<int>(2e7 / static_cast<double>(m * H * kPixels)));
+    auto look_up = [&](int r) {
+        const int64_t b = r % batches;
+        for (int64_t i = 0; i < m; ++i) {
+            kept[static_cast<size_t>(i)] = cache.record(((b * m + i) * 7919) % kImages);
+            sparse.note_kept(i);
+        }
+    };
+    auto step_with = [&](int r, bool coded) {
+        look_up(r);
+        sparse.sort_by_input(m, {0, m}, 0, coded);
+        kernels.sparse_update(sparse.row_entries(m, coded), sparse.delta_pad.data(), inputs.begin, inputs.end,
+                              sparse.half_rows, sparse.ld, sparse.wt.data(), step, nullptr, nullptr,
+                              sparse.row_change.data(), /*every_row=*/false);
+    };
+    double sort_us = 1e300, place_us = 1e300, runs_us = 1e300, codes_us = 1e300;
+    for (int turn = 0; turn < 3; ++turn) {
+        sort_us = std::min(sort_us, microseconds_per_call(reps, [&](int r) {
+                               look_up(r);
+                               sparse.sort_by_input(m, {0, m}, 0, false);
+                           }));
+        place_us = std::min(place_us, microseconds_per_call(reps, [&](int r) {
+                                look_up(r);
+                                sparse.sort_by_input(m, {0, m}, 0, true);
+                            }));
+        runs_us = std::min(runs_us, microseconds_per_call(reps, [&](int r) { step_with(r, false); }));
+        codes_us = std::min(codes_us, microseconds_per_call(reps, [&](int r) { step_with(r, true); }));
+    }
+    std::printf("| 784-%lld | %lld | %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", static_cast<long long>(H),
+                static_cast<long long>(m), sizeof(T) == 4 ? "float32" : "float64", sort_us, runs_us, place_us, codes_us,
+                runs_us / codes_us);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -218,6 +293,21 @@ int main(int argc, char** argv) {
                     run<double>(pixels, H, m);
                 else
                     run<float>(pixels, H, m);
+            }
+    std::printf(
+        "\nThe later epochs (nonzeros from the input cache), a new mini-batch each call: the sort into runs "
+        "and the update from them, against the nonzeros placed as pixel codes (m <= %lld)\n\n"
+        "| layer | m | dtype | sort | sort + update | place codes | place + update | runs / codes |\n"
+        "|---|---:|---|---:|---:|---:|---:|---:|\n",
+        static_cast<long long>(nndl::kCodedRowBytes));
+    for (const auto& dtype : dtypes)
+        for (int64_t m : batches)
+            for (int64_t H : widths) {
+                if (m > nndl::kCodedRowBytes) continue;
+                if (dtype == "float64")
+                    kept_rows<double>(pixels, H, m);
+                else
+                    kept_rows<float>(pixels, H, m);
             }
     return 0;
 }
