@@ -19,6 +19,11 @@
 // the rows the other thread had just updated came from the other core's cache. The bits are the same
 // (the same sums, added in the same order) however a mini-batch is split, and so is the update's
 // change record (sums of 16 rows in row order) for any split of the same layout.
+//
+// Pixel codes. The update takes a mini-batch's nonzeros by row of Wt. A counting sort places them
+// into runs (sort_by_input, sort_by_parity); a mini-batch of at most 16 examples, every one from the
+// input cache, is instead placed as pixel codes, a byte per example in a 16-byte row per input
+// (by_codes, place_codes): one store an entry instead of three and a counter's increment.
 #pragma once
 
 #include <algorithm>
