@@ -16,6 +16,7 @@ from nndl.sparse_inputs import (
     KEPT_MIN_MINI_BATCH,
     KEPT_MIN_OUTPUT_VECTORS,
     KEPT_SMALL_BATCH_MIN_EPOCHS,
+    KEPT_SMALL_BATCH_MIN_FILLED_VECTORS,
     KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS,
     MAX_DENSITY,
     MAX_GATHER_BYTES,
@@ -453,25 +454,35 @@ def test_the_automatic_choice_counts_on_the_input_cache(mnist_arrays, rng):
     assert sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx512", epochs=3)
     assert sparse_inputs_pay_on(X, 30, np.float32, 32, 784, "avx512", epochs=30)
     assert not sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx512", epochs=2)
-    assert not sparse_inputs_pay_on(X, 30, np.float32, 31, 784, "avx512", epochs=30)
+    assert sparse_inputs_pay_on(X, 30, np.float32, 31, 784, "avx512", epochs=30)  # the rule for m < 32, below
+    assert not sparse_inputs_pay_on(X, 27, np.float32, 31, 784, "avx512", epochs=30)
     assert not sparse_inputs_pay_on(X, 16, np.float32, 100, 784, "avx512", epochs=30)  # 1 vector
     assert sparse_inputs_pay_on(X, 20, np.float64, 100, 784, "avx512", epochs=30)  # 3 vectors
     assert sparse_inputs_pay_on(X, 30, np.float32, 100, 784, "avx2", epochs=3)  # 4 vectors of AVX2
     assert sparse_inputs_pay_on(X, 24, np.float32, 100, 784, "avx2", epochs=3)  # 3
     assert not sparse_inputs_pay_on(X, 16, np.float32, 100, 784, "avx2", epochs=30)  # 2
     # under mini-batch 32: from 4 vectors, in calls of 3 epochs or more, on AVX2 only
-    assert KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS == {"avx2": 4} and KEPT_SMALL_BATCH_MIN_EPOCHS == 3
+    assert KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS == {"avx512": 2, "avx2": 4} and KEPT_SMALL_BATCH_MIN_EPOCHS == 3
+    assert KEPT_SMALL_BATCH_MIN_FILLED_VECTORS == {"avx512": 1.75}
     assert sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx2", epochs=3)
     assert sparse_inputs_pay_on(X, 30, np.float32, 31, 784, "avx2", epochs=30)
     assert not sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx2", epochs=2)
     assert not sparse_inputs_pay_on(X, 24, np.float32, 10, 784, "avx2", epochs=30)  # 3 vectors: 0.96x
-    assert not sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx512", epochs=30)  # 2 vectors: 0.99-1.00x
+    # on AVX-512 from 2 vectors that are at least 1.75 vectors' worth of outputs
+    assert sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx512", epochs=3)  # 1.27x later, call even
+    assert sparse_inputs_pay_on(X, 28, np.float32, 10, 784, "avx512", epochs=3)
+    assert not sparse_inputs_pay_on(X, 30, np.float32, 10, 784, "avx512", epochs=2)
+    assert not sparse_inputs_pay_on(X, 27, np.float32, 10, 784, "avx512", epochs=30)  # 26: 1.16x, 5 epochs to repay
+    assert not sparse_inputs_pay_on(X, 16, np.float32, 10, 784, "avx512", epochs=30)  # 1 vector
+    assert sparse_inputs_pay_on(X, 14, np.float64, 10, 784, "avx512", epochs=3)
+    assert not sparse_inputs_pay_on(X, 13, np.float64, 10, 784, "avx512", epochs=30)  # 10: 4-5 epochs to repay
     assert not sparse_inputs_pay_on(X, 24, np.float32, 100, 784, "baseline", epochs=30)  # 6: not measured there
     assert not sparse_inputs_pay_on(X + 1e-3 * (X != 0), 30, np.float32, 100, 784, "avx512", epochs=30)
     assert not sparse_inputs_pay_on(np.ones((100, 784)) / 255, 30, np.float32, 100, 784, "avx512", epochs=30)
     path = kernel_set_modelled(nndl.simd_info()["path"])  # a test set chooses as its model
     net = nndl.Network([784, 30, 10], dtype=np.float32)
     assert net._first_layer_reads_sparse(X, None, 100, 3) == (path in ("avx512", "avx2"))
-    assert net._first_layer_reads_sparse(X, None, 10, 3) == (path == "avx2")
+    assert net._first_layer_reads_sparse(X, None, 10, 3) == (path in ("avx512", "avx2"))
+    assert not nndl.Network([784, 20, 10], dtype=np.float32)._first_layer_reads_sparse(X, None, 10, 30)
     assert not net._first_layer_reads_sparse(X, None, 10, 2)
     assert not net._first_layer_reads_sparse(X, None, 100, 2)

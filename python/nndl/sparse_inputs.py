@@ -66,6 +66,24 @@ rounds, the whole call (first epoch; later epochs): 784-30-10 float32 0.298-0.30
 (0.165-0.181; 0.119-0.123) against 0.420-0.443 (0.142-0.145; 0.139-0.149). A call of 2 epochs was about
 even (0.215 against 0.208 s at 784-30-10). So ``KEPT_SMALL_BATCH_MIN_EPOCHS`` is 3.
 
+On AVX-512 at m = 10, after the sparse update came to skip rows without entries and to read kept
+mini-batches as pixel codes (2026-12-06, eighteenth sitting's engine, the first guest with AVX-512
+since 2026-12-04): SGD calls of 3 epochs, the two paths alternating, 3 rounds, the later epochs'
+dense / sparse and the whole call's seconds sparse against dense (the first epoch cost 33-50 ms
+more sparse): float32 20 units [2 vectors] 0.95-0.98 (0.213-0.224 against 0.159-0.164 s), 24 [2]
+1.06-1.10 (0.220-0.231 against 0.182-0.192), 26 [2] 1.16-1.17 (0.217-0.227 against 0.197-0.202),
+28 [2] 1.23 (0.217-0.230 against 0.211-0.225), 30 [2] 1.27-1.28 (0.214-0.216 against 0.211-0.214;
+784-30-30-30-10 1.19, 0.261-0.274 against 0.259-0.264); float64 10 units [2] 1.26-1.28 (0.219-0.221
+against 0.200-0.204), 12 [2] 1.32-1.35 (0.219-0.237 against 0.221-0.227), 14 [2] 1.37-1.42
+(0.239-0.250 against 0.248-0.259), 20 [3] 1.27-1.28 (0.301-0.306 against 0.310-0.314). The dense
+epoch grows with the width, the sparse one hardly within the same count of vectors, and the first
+epoch's extra cost is repaid after 1 + extra / saving epochs: about 3 for float32 30 and float64 14
+and 20 units, 5 for float32 26, 11 for float32 24, 4-5 for float64 10. So on AVX-512 a call of at
+least 3 epochs at m < 32 goes sparse from 2 vectors of outputs that are at least 1.75 vectors' worth
+(float32 from 28 units, float64 from 14): ``KEPT_SMALL_BATCH_MIN_FILLED_VECTORS``. Two threads,
+float32 m = 10, whole 3-epoch calls: 784-30-10 0.203-0.207 s sparse against 0.218-0.226 dense,
+784-30-30-30-10 0.252-0.288 against 0.269-0.270.
+
 The first epoch also pays for the cache's memory as it fills (24 MB for MNIST, in 2 MB pages). On this
 guest that was usually 10-25 ms, but in about half the runs of some processes (float64 inputs, 784-16-10
 and 784-20-10 at m = 10) 130-170 ms more: memory the host had not yet backed. With 4 KB pages the
@@ -90,7 +108,10 @@ KEPT_MIN_OUTPUT_VECTORS = {"avx512": 2, "avx2": 3}
 KEPT_MIN_EPOCHS = 3
 KEPT_MIN_MINI_BATCH = 32
 #: The same under KEPT_MIN_MINI_BATCH, in calls of KEPT_SMALL_BATCH_MIN_EPOCHS epochs or more: where measured.
-KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS = {"avx2": 4}
+KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS = {"avx512": 2, "avx2": 4}
+#: ... and, where measured, at least this many vectors' worth of outputs (width / lanes): the sparse
+#: kernels cost about the same for any width in the same count of vectors, the dense ones grow with it.
+KEPT_SMALL_BATCH_MIN_FILLED_VECTORS = {"avx512": 1.75}
 KEPT_SMALL_BATCH_MIN_EPOCHS = 3
 #: Bytes per vector of each kernel set (the scalar set: one value).
 VECTOR_BYTES = {"avx512": 64, "avx2": 32, "baseline": 16}
@@ -187,15 +208,18 @@ def sparse_inputs_pay_on(
     for pixel data."""
     if shape_allows_sparse(first_layer_width, dtype, mini_batch_size, n_in, kernel_set):
         return input_density(X) <= MAX_DENSITY
+    filled = 0.0
     if mini_batch_size >= KEPT_MIN_MINI_BATCH:
         kept, min_epochs = KEPT_MIN_OUTPUT_VECTORS.get(kernel_set), KEPT_MIN_EPOCHS
     else:
         kept, min_epochs = KEPT_SMALL_BATCH_MIN_OUTPUT_VECTORS.get(kernel_set), KEPT_SMALL_BATCH_MIN_EPOCHS
+        filled = KEPT_SMALL_BATCH_MIN_FILLED_VECTORS.get(kernel_set, 0.0)
     if (
         kept is None
         or epochs < min_epochs
         or gather_bytes(mini_batch_size, n_in, dtype) > MAX_GATHER_BYTES
         or output_vectors(first_layer_width, dtype, kernel_set) < kept
+        or first_layer_width < filled * vector_lanes(dtype, kernel_set)
     ):
         return False
     return input_density(X) <= MAX_DENSITY and pixel_inputs(X)
