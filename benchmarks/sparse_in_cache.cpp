@@ -106,24 +106,43 @@ double microseconds_per_call(int reps, F call) {
     return best;
 }
 
+// What both tables time against: the images as T, a 784-H-10 network's parameters and a mini-batch's
+// deltas (fixed, plausible values: the times do not depend on them).
+template <class T>
+struct FirstLayerData {
+    std::vector<T> X;
+    nndl::Architecture arch;
+    std::vector<T> params;
+    std::vector<T> delta;
+
+    FirstLayerData(const std::vector<unsigned char>& pixels, int64_t H, int64_t m)
+        : X(pixels.size()),
+          arch({kPixels, H, 10}, {nndl::Activation::sigmoid, nndl::Activation::sigmoid}, nndl::Cost::cross_entropy),
+          params(static_cast<size_t>(arch.num_params())),
+          delta(static_cast<size_t>(m * H)) {
+        for (size_t i = 0; i < pixels.size(); ++i) X[i] = static_cast<T>(pixels[i]) / T(255);
+        for (size_t i = 0; i < params.size(); ++i)
+            params[i] = static_cast<T>(static_cast<double>(i % 89) * 0.001 - 0.04);
+        for (size_t i = 0; i < delta.size(); ++i) delta[i] = static_cast<T>(static_cast<double>(i % 13) * 1e-4 - 6e-4);
+    }
+    T* W() { return params.data() + arch.weight_offset(1); }
+};
+
 template <class T>
 void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     const nndl::KernelTable<T>& kernels = nndl::NNDL_KERNEL_SET.template table<T>();
     const char* dtype = sizeof(T) == 4 ? "float32" : "float64";
-    std::vector<T> X(pixels.size());
-    for (size_t i = 0; i < pixels.size(); ++i) X[i] = static_cast<T>(pixels[i]) / T(255);
+    FirstLayerData<T> data(pixels, H, m);
+    const std::vector<T>& X = data.X;
+    const nndl::Architecture& arch = data.arch;
     const int64_t batches = kImages / m;
     std::vector<const T*> rows(static_cast<size_t>(kImages));
     for (int64_t i = 0; i < kImages; ++i) rows[static_cast<size_t>(i)] = X.data() + ((i * 7919) % kImages) * kPixels;
 
-    const nndl::Architecture arch({kPixels, H, 10}, {nndl::Activation::sigmoid, nndl::Activation::sigmoid},
-                                  nndl::Cost::cross_entropy);
-    std::vector<T> params(static_cast<size_t>(arch.num_params()));
-    for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(static_cast<double>(i % 89) * 0.001 - 0.04);
-    T* W = params.data() + arch.weight_offset(1);
-    T* b = params.data() + arch.bias_offset(1);
-    std::vector<T> z(static_cast<size_t>(m * H)), delta(static_cast<size_t>(m * H));
-    for (size_t i = 0; i < delta.size(); ++i) delta[i] = static_cast<T>(static_cast<double>(i % 13) * 1e-4 - 6e-4);
+    T* W = data.W();
+    T* b = data.params.data() + arch.bias_offset(1);
+    std::vector<T> z(static_cast<size_t>(m * H));
+    std::vector<T>& delta = data.delta;
     std::vector<double> change(static_cast<size_t>(H));
     const nndl::UpdateStep<T> step = book_l1_step<T>(m);
     const int reps = std::max(20, static_cast<int>(2e7 / static_cast<double>(m * H * kPixels)));
@@ -190,14 +209,10 @@ void run(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
 template <class T>
 void kept_rows(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     const nndl::KernelTable<T>& kernels = nndl::NNDL_KERNEL_SET.template table<T>();
-    std::vector<T> X(pixels.size());
-    for (size_t i = 0; i < pixels.size(); ++i) X[i] = static_cast<T>(pixels[i]) / T(255);
-    const nndl::Architecture arch({kPixels, H, 10}, {nndl::Activation::sigmoid, nndl::Activation::sigmoid},
-                                  nndl::Cost::cross_entropy);
-    std::vector<T> params(static_cast<size_t>(arch.num_params()));
-    for (size_t i = 0; i < params.size(); ++i) params[i] = static_cast<T>(static_cast<double>(i % 89) * 0.001 - 0.04);
-    T* W = params.data() + arch.weight_offset(1);
-    nndl::SparseFirstLayer<T> sparse(arch, kernels, m, 1, kSparseInCacheHalves, W, nullptr, nullptr, nullptr);
+    FirstLayerData<T> data(pixels, H, m);
+    const std::vector<T>& X = data.X;
+    nndl::SparseFirstLayer<T> sparse(data.arch, kernels, m, 1, kSparseInCacheHalves, data.W(), nullptr, nullptr,
+                                     nullptr);
     // Every image kept, as the first epoch keeps them.
     nndl::SparseInputCache<T> cache;
     cache.bind(X.data(), kImages, kPixels, kernels.sparse_lanes);
@@ -214,9 +229,7 @@ void kept_rows(const std::vector<unsigned char>& pixels, int64_t H, int64_t m) {
     }
     std::vector<nndl::KeptNonzeros> kept(static_cast<size_t>(m));
     sparse.read_kept(kept.data(), cache.decoded());
-    std::vector<T> delta(static_cast<size_t>(m * H));
-    for (size_t i = 0; i < delta.size(); ++i) delta[i] = static_cast<T>(static_cast<double>(i % 13) * 1e-4 - 6e-4);
-    sparse.pad_deltas(delta.data(), 0, m);
+    sparse.pad_deltas(data.delta.data(), 0, m);
     const nndl::UpdateStep<T> step = book_l1_step<T>(m);
     const nndl::Range inputs = sparse.input_range(1, 0);
     const int64_t batches = kImages / m;

@@ -1801,6 +1801,16 @@ NNDL_INLINE void sparse_update_pair(RunEntries<T> entries, const T* delta_pad, i
 constexpr int64_t kPairedMiniBatch = 32;
 static_assert(kCodedRowBytes < kPairedMiniBatch, "coded rows are never paired");
 
+// Whether rows of `vectors` vectors go in pairs (sparse_update_pair): runs of a large mini-batch, rows
+// of other than 2 vectors (2 vectors: one tile, unpaired). Pixel codes never are.
+template <class Entries>
+bool rows_in_pairs(const Entries& entries, int64_t vectors) {
+    if constexpr (Entries::kPairs)
+        return entries.stride >= kPairedMiniBatch && vectors != 2;
+    else
+        return false;
+}
+
 // Rows [k, k_end) of a block, each walked in tiles (for_each_output_tile), their change summed in
 // row order (sparse_update_rows). Out of line: inline, this loop's code (the walk, and the test for
 // rows without entries) changed the registers GCC gave the loops of one tile beside it, and the book's
@@ -1855,8 +1865,7 @@ void sparse_update_rows(Entries entries, const T* delta_pad, int64_t k_begin, in
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     const UpdateConstants<vec> c = constants_of<T, vec>(s);
-    bool paired = false;  // 2 vectors: one tile, unpaired
-    if constexpr (Entries::kPairs) paired = entries.stride >= kPairedMiniBatch && ld / L != 2;
+    const bool paired = rows_in_pairs(entries, ld / L);
     for (int64_t block = k_begin; block < k_end; block += kChangeBlock) {
         const int64_t block_end = k_end - block < kChangeBlock ? k_end : block + kChangeBlock;
         // Each row's change is summed over its tiles first, then the rows in order: the same sums
@@ -1945,8 +1954,7 @@ void sparse_update_halves(Entries entries, const T* delta_pad, int64_t k_begin, 
     using vec = typename Simd<T>::vec;
     constexpr int L = Simd<T>::lanes;
     const UpdateConstants<vec> c = constants_of<T, vec>(s);
-    bool paired = false;  // 2 vectors: one tile, unpaired
-    if constexpr (Entries::kPairs) paired = entries.stride >= kPairedMiniBatch && ld / L != 2;
+    const bool paired = rows_in_pairs(entries, ld / L);
     // Rows k and k + second side by side (with 32 registers), each's change summed over its tiles.
     auto pair = [&](int64_t k, vec(&row_change)[2]) {
         if constexpr (Entries::kPairs) {
