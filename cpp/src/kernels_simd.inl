@@ -1664,6 +1664,10 @@ struct RunEntries {
     NNDL_INLINE void each(Row r, F f) const {
         for (int64_t e = r.first; e < r.end; ++e) f(static_cast<int64_t>(example[e]), value[e]);
     }
+    template <class F>
+    NNDL_INLINE void each_in_pairs(Row r, F f) const {
+        each(r, f);
+    }
 };
 
 // The bits of the 16 bytes at p that are not zero.
@@ -1680,11 +1684,25 @@ NNDL_INLINE unsigned nonzero_bytes(const uint8_t* p) {
 
 // The pixel codes: row k's byte i is example i's code (0: no entry), its value decoded[code]. A row's
 // entries are the set bits of one compare, walked lowest first.
+//
+// each_in_pairs walks them two at a time, for rows of one tile of at most 2 vectors, where an entry
+// is a multiply-add or two: a row's loop mostly ends where the branch predictor did not expect, and
+// in pairs it takes half the turns, with half as many lengths. A row with an odd number of entries
+// adds a last entry of example 15 with code 0 (value 0): in a mini-batch of at most 15 examples byte 15 of every
+// row is 0, and delta_pad's row 15 is finite (kernel_table.hpp), so the entry adds 0 * delta, +0 or
+// -0, to a sum that is never -0: the same bits. Mini-batches of 16 walk one entry at a time. In cache
+// (benchmarks/sparse_in_cache.cpp, AVX-512, a new mini-batch each call, 3 runs), placing the codes and
+// the update of 784-30 m=10 float32 (2 vectors a row) 6.13-6.18 -> 5.57-5.62 us; one core, epochs
+// after the first of 3-epoch calls, 12 alternating rounds, the book's float32 row median 0.0547 ->
+// 0.0535 s. Rows of 4 vectors, in pairs too, gained less in cache (float64 7.2 -> 6.8 us) and nothing
+// beyond noise in training (0.0704 -> 0.0698 s); with AVX2's 8-lane float32 (4 vectors) the update was
+// slower (6.6 -> 7.5 us): each padded entry costs a multiply-add a vector.
 template <class T>
 struct CodedEntries {
     static_assert(kCodedRowBytes == 16, "nonzero_bytes compares 16 bytes");
     const uint8_t* codes;
     const T* decoded;
+    bool pairs;                            // the mini-batch has at most 15 examples: byte 15 of every row is 0
     static constexpr bool kPairs = false;  // at most 16 examples: rows are never paired (kPairedMiniBatch)
     struct Row {
         const uint8_t* codes;
@@ -1700,6 +1718,19 @@ struct CodedEntries {
         for (unsigned left = r.examples; left != 0; left &= left - 1) {
             const int i = __builtin_ctz(left);
             f(static_cast<int64_t>(i), decoded[r.codes[i]]);
+        }
+    }
+    template <class F>
+    NNDL_INLINE void each_in_pairs(Row r, F f) const {
+        if (!pairs) return each(r, f);  // the same every row of the call: predicted
+        constexpr unsigned kPadding = 1u << (kCodedRowBytes - 1);
+        for (unsigned left = r.examples; left != 0;) {
+            const int i = __builtin_ctz(left);
+            left &= left - 1;
+            const int j = __builtin_ctz(left | kPadding);  // 15: no second entry, code 0
+            left &= left - 1;
+            f(static_cast<int64_t>(i), decoded[r.codes[i]]);
+            f(static_cast<int64_t>(j), decoded[r.codes[j]]);
         }
     }
 };
@@ -1760,7 +1791,9 @@ NNDL_INLINE bool updated_without_entries(bool skip_empty, bool empty, int64_t ld
     }
 }
 
-template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV, class Entries>
+// kInPairs: the row is this one tile (no other tile walks its entries), and its entries go two at a
+// time where the form allows (CodedEntries::each_in_pairs).
+template <class T, bool kSubgradient, bool kMomentum, Post kPost, int JV, class Entries, bool kInPairs = false>
 NNDL_INLINE typename Simd<T>::vec sparse_update_tile(Entries entries, typename Entries::Row row, const T* delta_pad,
                                                      int64_t ld, int64_t k, int64_t j0, T* Wt, T* vw, T* qw,
                                                      const UpdateConstants<typename Simd<T>::vec>& c) {
@@ -1768,7 +1801,11 @@ NNDL_INLINE typename Simd<T>::vec sparse_update_tile(Entries entries, typename E
     vec acc[JV];
     NNDL_UNROLL
     for (int v = 0; v < JV; ++v) acc[v] = vec{};
-    entries.each(row, [&](int64_t i, T x) { add_entry<T, JV>(acc, i, x, delta_pad, ld, j0); });
+    auto add = [&](int64_t i, T x) { add_entry<T, JV>(acc, i, x, delta_pad, ld, j0); };
+    if constexpr (kInPairs)
+        entries.each_in_pairs(row, add);
+    else
+        entries.each(row, add);
     return update_row_tile<T, kSubgradient, kMomentum, kPost, JV>(acc, ld, k, j0, Wt, vw, qw, c);
 }
 
@@ -1816,6 +1853,10 @@ NNDL_INLINE void sparse_update_pair(RunEntries<T> entries, const T* delta_pad, i
 // changes no bit, of the weights or of the change record.
 constexpr int64_t kPairedMiniBatch = 32;
 static_assert(kCodedRowBytes < kPairedMiniBatch, "coded rows are never paired");
+
+// Whether a row of one tile of JV vectors takes its entries two at a time (CodedEntries::each_in_pairs).
+template <int JV>
+constexpr bool kEntriesInPairs = JV <= 2;
 
 // Whether rows of `vectors` vectors go in pairs (sparse_update_pair): runs of a large mini-batch, rows
 // of other than 2 vectors (2 vectors: one tile, unpaired). Pixel codes never are.
@@ -1935,9 +1976,10 @@ void sparse_update_rows(Entries entries, const T* delta_pad, int64_t k_begin, in
             auto row = entries.row(k);
             for (; k < block_end; ++k) {
                 const auto next = entries.row(k + 1 < block_end ? k + 1 : k);
-                if (!updated_without_entries<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
-                        skip_empty, row.empty(), ld, k, Wt, qw, c))
-                    sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, decltype(width)::value>(
+                constexpr int JV = decltype(width)::value;
+                if (!updated_without_entries<T, kSubgradient, kMomentum, kPost, JV>(skip_empty, row.empty(), ld, k, Wt,
+                                                                                    qw, c))
+                    sum += sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV, Entries, kEntriesInPairs<JV>>(
                         entries, row, delta_pad, ld, k, 0, Wt, vw, qw, c);
                 row = next;
             }
@@ -2021,8 +2063,8 @@ void sparse_update_halves(Entries entries, const T* delta_pad, int64_t k_begin, 
             if (updated_without_entries<T, kSubgradient, kMomentum, kPost, JV>(skip_empty, row.empty(), ld, k, Wt, qw,
                                                                                c))
                 return vec{};
-            return sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV>(entries, row, delta_pad, ld, k, 0, Wt, vw,
-                                                                             qw, c);
+            return sparse_update_tile<T, kSubgradient, kMomentum, kPost, JV, Entries, kEntriesInPairs<JV>>(
+                entries, row, delta_pad, ld, k, 0, Wt, vw, qw, c);
         });
     };
     if (ld == 4 * L) return one_tile(TileWidth<4>{});
@@ -2053,7 +2095,7 @@ void sparse_update_rule(const SparseRowEntries<T>& entries, const T* delta_pad, 
         sparse_update_rows<T, kSubgradient, kMomentum, kPost>(source, delta_pad, k_begin, k_end, ld, Wt, s, vw, qw,
                                                               change, skip_empty);
     };
-    if (entries.codes) return run(CodedEntries<T>{entries.codes, entries.decoded});
+    if (entries.codes) return run(CodedEntries<T>{entries.codes, entries.decoded, entries.examples < kCodedRowBytes});
     run(RunEntries<T>{entries.count, entries.stride, entries.example, entries.value});
 }
 

@@ -42,7 +42,8 @@ struct SparseInputRows {
 // - codes: byte i of row k's kCodedRowBytes at codes[k * kCodedRowBytes] is example i's pixel code
 //   (0: no entry; the value is decoded[code]). Only for mini-batches of at most kCodedRowBytes examples
 //   whose nonzeros all come from the input cache: placing an entry is then one byte store, where a run
-//   takes three stores and a counter's increment.
+//   takes three stores and a counter's increment. `examples` is the mini-batch's size; delta_pad has
+//   at least kCodedRowBytes rows, those from `examples` on finite (kernels_simd.inl: CodedEntries).
 // Either way a row's entries are added in example order: the same bits.
 constexpr int64_t kCodedRowBytes = 16;
 template <class T>
@@ -53,6 +54,7 @@ struct SparseRowEntries {
     const T* value = nullptr;
     const uint8_t* codes = nullptr;
     const T* decoded = nullptr;
+    int64_t examples = 0;
 };
 
 template <class T>

@@ -76,7 +76,10 @@ class SparseFirstLayer {
         col_example.resize(runs);
         col_value.resize(runs);
         if (max_batch <= kCodedRowBytes) col_code.assign(static_cast<size_t>(rows * kCodedRowBytes), uint8_t{0});
-        delta_pad.assign(static_cast<size_t>(max_batch * ld), T(0));
+        // At least kCodedRowBytes rows: the update's pairs of coded entries read row 15 for a missing
+        // second entry (kernels_simd.inl: CodedEntries), and multiply it by 0. Rows past the
+        // mini-batch are zeros, or an earlier mini-batch's deltas, finite: 0 times them adds 0.
+        delta_pad.assign(static_cast<size_t>(std::max(max_batch, kCodedRowBytes) * ld), T(0));
         row_change.resize(static_cast<size_t>((rows + kSparseChangeBlock - 1) / kSparseChangeBlock));
         if (half_rows > 0)
             for (auto& sums : half_sums) sums.assign(static_cast<size_t>(max_batch * ld), T(0));
@@ -201,6 +204,7 @@ class SparseFirstLayer {
         if (coded) {
             entries.codes = col_code.data();
             entries.decoded = decoded_;
+            entries.examples = m;
         } else {
             entries.count = col_count.data();
             entries.stride = m;
