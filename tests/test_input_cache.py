@@ -98,8 +98,9 @@ def test_pixel_codes_up_to_16_examples_and_runs_from_17(restore_threads, simd, c
     pixel codes (sparse_inputs.hpp's place_codes), on one thread or split by parity halves; from 17,
     as sorted runs. Either way the dense path's bits, on 1, 2 and 3 threads (3: the mini-batch is split
     by examples, whose parts sort runs). Up to 15 examples, rows of at most 2 vectors take their codes
-    in pairs, an odd one padded with example 15's zero code (CodedEntries::each_in_pairs); 790 images
-    leave a last mini-batch of 10, 6 or 8, whose padding reads the deltas an earlier one left in row 15."""
+    in pairs, an odd one padded with example 15's zero code (CodedEntries::each_in_pairs). 790 images:
+    at m=16 the last mini-batch has 6 examples, whose pairs' padding reads the deltas that an earlier
+    mini-batch's example 15 left in row 15."""
     (X, y), _, _ = mnist_arrays
     X, y = X[:790], y[:790]
     dense = train(False, X, y, [784, 30, 10], dtype, m=m, **L1)

@@ -1688,15 +1688,15 @@ NNDL_INLINE unsigned nonzero_bytes(const uint8_t* p) {
 // each_in_pairs walks them two at a time, for rows of one tile of at most 2 vectors, where an entry
 // is a multiply-add or two: a row's loop mostly ends where the branch predictor did not expect, and
 // in pairs it takes half the turns, with half as many lengths. A row with an odd number of entries
-// adds a last entry of example 15 with code 0 (value 0): in a mini-batch of at most 15 examples byte 15 of every
-// row is 0, and delta_pad's row 15 is finite (kernel_table.hpp), so the entry adds 0 * delta, +0 or
-// -0, to a sum that is never -0: the same bits. Mini-batches of 16 walk one entry at a time. In cache
-// (benchmarks/sparse_in_cache.cpp, AVX-512, a new mini-batch each call, 3 runs), placing the codes and
-// the update of 784-30 m=10 float32 (2 vectors a row) 6.13-6.18 -> 5.57-5.62 us; one core, epochs
-// after the first of 3-epoch calls, 12 alternating rounds, the book's float32 row median 0.0547 ->
-// 0.0535 s. Rows of 4 vectors, in pairs too, gained less in cache (float64 7.2 -> 6.8 us) and nothing
-// beyond noise in training (0.0704 -> 0.0698 s); with AVX2's 8-lane float32 (4 vectors) the update was
-// slower (6.6 -> 7.5 us): each padded entry costs a multiply-add a vector.
+// adds a last entry of example 15 with code 0 (value 0): in a mini-batch of at most 15 examples byte
+// 15 of every row is 0, and delta_pad's row 15 is finite (kernel_table.hpp), so the entry adds 0 *
+// delta, +0 or -0, to a sum that is never -0: the same bits. Mini-batches of 16 walk one entry at a
+// time. In cache (benchmarks/sparse_in_cache.cpp, AVX-512, a new mini-batch each call, 3 runs),
+// placing the codes and the update of 784-30 m=10 float32 (2 vectors a row) 6.13-6.18 -> 5.57-5.62
+// us; one core, epochs after the first of 3-epoch calls, 12 alternating rounds, the book's float32
+// row median 0.0547 -> 0.0535 s. Rows of 4 vectors, in pairs too, gained less in cache (float64 7.2
+// -> 6.8 us) and nothing beyond noise in training (0.0704 -> 0.0698 s); with AVX2's 8-lane float32 (4
+// vectors) the update was slower (6.6 -> 7.5 us): each padded entry costs a multiply-add a vector.
 template <class T>
 struct CodedEntries {
     static_assert(kCodedRowBytes == 16, "nonzero_bytes compares 16 bytes");
