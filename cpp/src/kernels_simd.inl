@@ -1470,8 +1470,9 @@ NNDL_INLINE void sparse_forward_narrow(const SparseInputRows<T>& rows, int64_t m
                 // The longer group walks as "0": its rest is then the only one after the pair's loop.
                 // acc0 + acc1 below is acc1 + acc0 bit for bit, so which leaf is which does not matter.
                 const bool swap = c[g1] > c[g0];
-                int64_t e0 = swap ? first[g1] : first[g0], e1 = swap ? first[g0] : first[g1];
-                const int64_t end0 = e0 + (swap ? c[g1] : c[g0]), end1 = e1 + (swap ? c[g0] : c[g1]);
+                const int ga = swap ? g1 : g0, gb = swap ? g0 : g1;
+                int64_t e0 = first[ga], e1 = first[gb];
+                const int64_t end0 = e0 + c[ga], end1 = e1 + c[gb];
                 for (; e1 < end1; ++e0, ++e1) {
                     const vec s0 = splat(entries.x(e0)), s1 = splat(entries.x(e1));
                     const T* w0 = Wt + entries.input(e0) * ld + j0;
